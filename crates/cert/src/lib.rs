@@ -1,0 +1,1 @@
+//! Certificate facts (work in progress).

@@ -1,0 +1,1 @@
+//! Mail protocol probes (work in progress).

@@ -1,0 +1,1 @@
+//! Test bed (work in progress).

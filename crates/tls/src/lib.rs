@@ -1,0 +1,1 @@
+//! Sans-IO TLS hello codec (work in progress).
