@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Attempt, Failure, Line, Protocol, TlsHandshake};
+use crate::{Attempt, Failure, Line, Protocol, ServiceRole, TlsHandshake};
 
 /// Everything observed at one address and port.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,6 +13,12 @@ pub struct EndpointObservation {
     pub target: String,
     /// The address and port probed.
     pub address: SocketAddr,
+    /// The service the port is expected to provide (from the port number, or
+    /// declared with `--ports PORT/ROLE` or a policy); `None` for other ports.
+    /// The rules take their context from it, the probe its first move
+    /// (plaintext greeting or TLS handshake first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<ServiceRole>,
     /// Reachability of the port.
     pub state: PortState,
     /// The failure behind a `closed`, `filtered`, `throttled` or `error` state.

@@ -38,80 +38,111 @@ impl std::fmt::Display for Protocol {
     }
 }
 
-/// What a well-known mail port is registered for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WellKnownPort {
-    /// Port number.
-    pub port: u16,
-    /// The protocol expected there.
-    pub protocol: Protocol,
-    /// True when the port is registered for implicit TLS (TLS from the first byte).
-    pub implicit_tls: bool,
-    /// Short service name ("smtp", "submission", "submissions", "imap", ...).
-    pub service: &'static str,
+/// The service a port is expected to provide: from the IANA port table, or
+/// declared by the user (`--ports 10025/smtp`) or a policy file. The rules use
+/// it to choose the context (an MX on 25 is judged differently from submission).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceRole {
+    /// SMTP relay / MX (port 25): opportunistic STARTTLS (RFC 7435).
+    Smtp,
+    /// Message submission with STARTTLS (port 587, also 2525 by convention; RFC 6409).
+    Submission,
+    /// Message submission over implicit TLS (port 465; RFC 8314).
+    Submissions,
+    /// IMAP with STARTTLS (port 143).
+    Imap,
+    /// IMAP over implicit TLS (port 993).
+    Imaps,
+    /// POP3 with STLS (port 110).
+    Pop3,
+    /// POP3 over implicit TLS (port 995).
+    Pop3s,
+    /// ManageSieve with STARTTLS (port 4190).
+    Sieve,
+    /// LMTP (port 24): local delivery, never meant for the network.
+    Lmtp,
+}
+
+impl ServiceRole {
+    /// All roles.
+    pub const ALL: [ServiceRole; 9] = [
+        ServiceRole::Smtp,
+        ServiceRole::Submission,
+        ServiceRole::Submissions,
+        ServiceRole::Imap,
+        ServiceRole::Imaps,
+        ServiceRole::Pop3,
+        ServiceRole::Pop3s,
+        ServiceRole::Sieve,
+        ServiceRole::Lmtp,
+    ];
+
+    /// The IANA service name ("smtp", "submissions", ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceRole::Smtp => "smtp",
+            ServiceRole::Submission => "submission",
+            ServiceRole::Submissions => "submissions",
+            ServiceRole::Imap => "imap",
+            ServiceRole::Imaps => "imaps",
+            ServiceRole::Pop3 => "pop3",
+            ServiceRole::Pop3s => "pop3s",
+            ServiceRole::Sieve => "sieve",
+            ServiceRole::Lmtp => "lmtp",
+        }
+    }
+
+    /// Parses an IANA service name.
+    pub fn parse(s: &str) -> Option<ServiceRole> {
+        ServiceRole::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The protocol expected.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            ServiceRole::Smtp | ServiceRole::Submission | ServiceRole::Submissions => {
+                Protocol::Smtp
+            }
+            ServiceRole::Imap | ServiceRole::Imaps => Protocol::Imap,
+            ServiceRole::Pop3 | ServiceRole::Pop3s => Protocol::Pop3,
+            ServiceRole::Sieve => Protocol::ManageSieve,
+            ServiceRole::Lmtp => Protocol::Lmtp,
+        }
+    }
+
+    /// True when the service is TLS from the first byte.
+    pub fn implicit_tls(self) -> bool {
+        matches!(
+            self,
+            ServiceRole::Submissions | ServiceRole::Imaps | ServiceRole::Pop3s
+        )
+    }
+
+    /// The role registered for a port number, if it is a well-known mail port.
+    pub fn for_port(port: u16) -> Option<ServiceRole> {
+        Some(match port {
+            25 => ServiceRole::Smtp,
+            587 | 2525 => ServiceRole::Submission,
+            465 => ServiceRole::Submissions,
+            143 => ServiceRole::Imap,
+            993 => ServiceRole::Imaps,
+            110 => ServiceRole::Pop3,
+            995 => ServiceRole::Pop3s,
+            4190 => ServiceRole::Sieve,
+            24 => ServiceRole::Lmtp,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for ServiceRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The ports `mailwarden scan` probes by default.
 pub const DEFAULT_PORTS: [u16; 9] = [25, 465, 587, 110, 995, 143, 993, 4190, 2525];
-
-const WELL_KNOWN: [WellKnownPort; 9] = [
-    WellKnownPort {
-        port: 25,
-        protocol: Protocol::Smtp,
-        implicit_tls: false,
-        service: "smtp",
-    },
-    WellKnownPort {
-        port: 465,
-        protocol: Protocol::Smtp,
-        implicit_tls: true,
-        service: "submissions",
-    },
-    WellKnownPort {
-        port: 587,
-        protocol: Protocol::Smtp,
-        implicit_tls: false,
-        service: "submission",
-    },
-    WellKnownPort {
-        port: 2525,
-        protocol: Protocol::Smtp,
-        implicit_tls: false,
-        service: "submission-alt",
-    },
-    WellKnownPort {
-        port: 110,
-        protocol: Protocol::Pop3,
-        implicit_tls: false,
-        service: "pop3",
-    },
-    WellKnownPort {
-        port: 995,
-        protocol: Protocol::Pop3,
-        implicit_tls: true,
-        service: "pop3s",
-    },
-    WellKnownPort {
-        port: 143,
-        protocol: Protocol::Imap,
-        implicit_tls: false,
-        service: "imap",
-    },
-    WellKnownPort {
-        port: 993,
-        protocol: Protocol::Imap,
-        implicit_tls: true,
-        service: "imaps",
-    },
-    WellKnownPort {
-        port: 4190,
-        protocol: Protocol::ManageSieve,
-        implicit_tls: false,
-        service: "sieve",
-    },
-];
-
-/// The registration of a well-known mail port, if `port` is one.
-pub fn well_known_port(port: u16) -> Option<WellKnownPort> {
-    WELL_KNOWN.iter().copied().find(|w| w.port == port)
-}
