@@ -34,5 +34,5 @@ pub use observation::{
     ImplicitTlsSession, PlaintextSession, PortState, StartTlsExchange, ThrottleEvent,
 };
 pub use report::{Assessment, SCHEMA_ID, ScanOptions, ScanReport, TargetResult, ToolInfo};
-pub use service::{DEFAULT_PORTS, Protocol, WellKnownPort, well_known_port};
+pub use service::{DEFAULT_PORTS, Protocol, ServiceRole};
 pub use tls::{CipherSuiteId, LegacyHello, TlsHandshake, TlsVersion};
