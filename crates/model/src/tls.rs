@@ -120,6 +120,12 @@ pub struct TlsHandshake {
     /// The key-exchange group, e.g. "X25519MLKEM768" (completed handshakes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_exchange_group: Option<String>,
+    /// Whether the server's handshake signature (ServerKeyExchange or
+    /// CertificateVerify) verified with the leaf key: `false` for keys the
+    /// verifier refuses (e.g. RSA under 2048 bits) — the handshake still
+    /// completes so the weak key can be reported; `None` when none was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_signature_valid: Option<bool>,
     /// The certificate chain the server presented, even when the handshake failed later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_chain: Option<CertificateChain>,
