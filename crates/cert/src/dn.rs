@@ -1,7 +1,8 @@
 //! Distinguished names as RFC 4514 strings.
 //!
 //! * RDNs in reverse order of the encoding (most specific first: `CN=mx,O=Acme,C=DE`), joined by
-//!   `,` without spaces; the attributes of a multi-valued RDN joined by `+`.
+//!   `,` without spaces; the attributes of a multi-valued RDN joined by `+`, also in reverse
+//!   order of the encoding (RFC 4514 allows any order; this is OpenSSL's).
 //! * Attribute types by the short names of RFC 4514 §3 (CN, L, ST, O, OU, C, STREET, DC, UID),
 //!   plus the names OpenSSL prints for a few other common ones (emailAddress, serialNumber, SN,
 //!   GN, title, ...); any other type as its dotted OID.
@@ -22,7 +23,8 @@ pub(crate) fn rfc4514(name: &X509Name<'_>) -> String {
     let rdns: Vec<String> = name
         .iter()
         .map(|rdn| {
-            rdn.iter()
+            let mut members: Vec<String> = rdn
+                .iter()
                 .map(|atv| {
                     let oid = atv.attr_type().to_id_string();
                     match short_name(&oid) {
@@ -30,8 +32,9 @@ pub(crate) fn rfc4514(name: &X509Name<'_>) -> String {
                         None => format!("{oid}={}", hex_value(atv.attr_value())),
                     }
                 })
-                .collect::<Vec<_>>()
-                .join("+")
+                .collect();
+            members.reverse();
+            members.join("+")
         })
         .collect();
     let mut out = String::new();
@@ -185,7 +188,8 @@ fn encode_identifier(any: &Any<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn encode_length(len: usize, out: &mut Vec<u8>) {
+/// Appends a DER length.
+pub(crate) fn encode_length(len: usize, out: &mut Vec<u8>) {
     if let Ok(short @ 0..0x80) = u8::try_from(len) {
         out.push(short);
         return;

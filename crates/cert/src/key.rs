@@ -106,7 +106,15 @@ pub(crate) fn signature_algorithm_name(alg: &AlgorithmIdentifier<'_>) -> String 
 /// Uses aws-lc-rs's legacy algorithms too (RSA-1024, SHA-1): this states a fact about the
 /// certificate, it is not a policy.
 pub(crate) fn verifies_with_own_key(cert: &X509Certificate<'_>) -> Option<bool> {
-    let spki = cert.public_key();
+    verifies_with(cert, cert.public_key())
+}
+
+/// Whether the certificate's signature verifies with `spki` (the issuer's key); `None` as for
+/// [`verifies_with_own_key`].
+pub(crate) fn verifies_with(
+    cert: &X509Certificate<'_>,
+    spki: &SubjectPublicKeyInfo<'_>,
+) -> Option<bool> {
     let alg = verification_algorithm(&cert.signature_algorithm, spki)?;
     let key = signature::UnparsedPublicKey::new(alg, spki.subject_public_key.data.as_ref());
     Some(
@@ -137,11 +145,18 @@ fn verification_algorithm(
             &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
         }
         RSA_PSS if is_rsa => {
+            // aws-lc-rs verifies PSS only with MGF1 over the same hash and a salt as long as
+            // the hash (what RFC 8446 and the CA/B Forum require).
             let params = RsaSsaPssParams::try_from(sig.parameters.as_ref()?).ok()?;
-            match params.hash_algorithm_oid().to_id_string().as_str() {
-                "2.16.840.1.101.3.4.2.1" => &signature::RSA_PSS_2048_8192_SHA256,
-                "2.16.840.1.101.3.4.2.2" => &signature::RSA_PSS_2048_8192_SHA384,
-                "2.16.840.1.101.3.4.2.3" => &signature::RSA_PSS_2048_8192_SHA512,
+            let hash = params.hash_algorithm_oid();
+            let mgf = params.mask_gen_algorithm().ok()?;
+            if mgf.mgf.to_id_string() != "1.2.840.113549.1.1.8" || mgf.hash != *hash {
+                return None;
+            }
+            match (hash.to_id_string().as_str(), params.salt_length()) {
+                ("2.16.840.1.101.3.4.2.1", 32) => &signature::RSA_PSS_2048_8192_SHA256,
+                ("2.16.840.1.101.3.4.2.2", 48) => &signature::RSA_PSS_2048_8192_SHA384,
+                ("2.16.840.1.101.3.4.2.3", 64) => &signature::RSA_PSS_2048_8192_SHA512,
                 _ => return None,
             }
         }

@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod anchors;
+mod diagnose;
 mod dn;
 mod key;
 mod name;

@@ -8,7 +8,7 @@ use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime}
 use webpki::aws_lc_rs as algs;
 use webpki::{EndEntityCert, KeyUsage};
 
-use crate::{TrustAnchors, check_name, parse_certificate};
+use crate::{TrustAnchors, check_name, diagnose, parse_certificate};
 
 /// The signature algorithms accepted in a path: every algorithm rustls-webpki implements with
 /// aws-lc-rs, the same set as rustls' aws-lc-rs provider. Not `webpki::ALL_VERIFICATION_ALGS`,
@@ -73,7 +73,8 @@ pub const VALIDATION_ERRORS: &[(&str, &str)] = &[
     (
         "bad-signature",
         "a signature on the path does not verify with the issuer's key (forged or corrupted \
-         certificate, or an issuer with the same name but another key)",
+         certificate, an issuer with the same name but another key, or an RSA issuer key over \
+         8192 or under 1024 bits)",
     ),
     (
         "unsupported-signature-algorithm",
@@ -82,8 +83,14 @@ pub const VALIDATION_ERRORS: &[(&str, &str)] = &[
     ),
     (
         "unsupported-signature-algorithm-for-key",
-        "the signature algorithm does not fit the issuer's key: RSA key under 2048 or over 8192 \
-         bits, unsupported curve, or algorithm and key of different kinds",
+        "the signature algorithm does not fit the issuer's key: algorithm and key of different \
+         kinds (e.g. an ECDSA signature and an RSA key), or a curve or key encoding that is not \
+         supported",
+    ),
+    (
+        "issuer-key-too-small",
+        "a signature on the path is correct but made with an RSA issuer key under 2048 bits, \
+         which is not accepted (RSA under 1024 bits shows as bad-signature)",
     ),
     (
         "signature-algorithm-mismatch",
@@ -239,18 +246,27 @@ fn validate<C: AsRef<[u8]>>(
         .collect();
     let seconds = u64::try_from(now.as_second()).unwrap_or(0);
     let time = UnixTime::since_unix_epoch(Duration::from_secs(seconds));
-    end_entity
-        .verify_for_usage(
-            ALGORITHMS,
-            anchors.as_slice(),
-            &intermediates,
-            time,
-            KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .map(|_| ())
-        .map_err(|e| error_name(&e))
+    let verified = end_entity.verify_for_usage(
+        ALGORITHMS,
+        anchors.as_slice(),
+        &intermediates,
+        time,
+        KeyUsage::server_auth(),
+        None,
+        None,
+    );
+    match verified {
+        Ok(_) => Ok(()),
+        Err(webpki::Error::InvalidSignatureForPublicKey) => {
+            let ders: Vec<&[u8]> = chain.iter().map(AsRef::as_ref).collect();
+            if diagnose::signed_by_small_rsa_key(&ders, anchors.as_slice()) {
+                Err("issuer-key-too-small")
+            } else {
+                Err("bad-signature")
+            }
+        }
+        Err(error) => Err(error_name(&error)),
+    }
 }
 
 /// The stable name of a rustls-webpki error (see [`VALIDATION_ERRORS`]).

@@ -20,7 +20,10 @@ fn valid_chain_facts() {
     assert_eq!(result.certificates.len(), 2);
     let leaf = result.leaf().expect("leaf");
     assert_eq!(leaf.subject, "CN=mx.example.org,O=Mailwarden Test");
-    assert_eq!(leaf.issuer, "CN=Mailwarden Test Intermediate,O=Mailwarden Test");
+    assert_eq!(
+        leaf.issuer,
+        "CN=Mailwarden Test Intermediate,O=Mailwarden Test"
+    );
     assert_eq!(leaf.dns_names, ["mx.example.org", "mail.example.org"]);
     assert!(leaf.ip_addresses.is_empty());
     assert_eq!(leaf.not_before, "2025-01-01T00:00:00Z".parse().unwrap());
@@ -38,7 +41,10 @@ fn valid_chain_facts() {
     let intermediate = &result.certificates[1];
     assert!(intermediate.is_ca);
     assert!(!intermediate.self_signed);
-    assert_eq!(intermediate.issuer, "CN=Mailwarden Test Root,O=Mailwarden Test");
+    assert_eq!(
+        intermediate.issuer,
+        "CN=Mailwarden Test Root,O=Mailwarden Test"
+    );
 
     assert!(result.name_check.matched);
     assert_eq!(result.name_check.name, "mx.example.org");
@@ -130,7 +136,10 @@ fn cn_is_never_used() {
     let pki = Pki::new();
     let chain = pki.chain(pki.leaf(&["other.example.org"]));
     let result = analyze_chain(&chain, "mx.example.org", &pki.anchors, now());
-    assert_eq!(result.leaf().unwrap().subject, "CN=mx.example.org,O=Mailwarden Test");
+    assert_eq!(
+        result.leaf().unwrap().subject,
+        "CN=mx.example.org,O=Mailwarden Test"
+    );
     assert!(!result.name_check.matched);
 }
 
@@ -169,10 +178,28 @@ fn ip_sans() {
 fn key_and_signature_algorithms() {
     // (issuer and leaf algorithm, key algorithm, bits, curve, signature algorithm)
     let cases = [
-        (&P384, "ecdsa", Some(384), Some("P-384"), "ecdsa-with-SHA384"),
-        (&P521, "ecdsa", Some(521), Some("P-521"), "ecdsa-with-SHA512"),
+        (
+            &P384,
+            "ecdsa",
+            Some(384),
+            Some("P-384"),
+            "ecdsa-with-SHA384",
+        ),
+        (
+            &P521,
+            "ecdsa",
+            Some(521),
+            Some("P-521"),
+            "ecdsa-with-SHA512",
+        ),
         (&ED25519, "ed25519", Some(256), None, "Ed25519"),
-        (&RSA_SHA256, "rsa", Some(2048), None, "sha256WithRSAEncryption"),
+        (
+            &RSA_SHA256,
+            "rsa",
+            Some(2048),
+            None,
+            "sha256WithRSAEncryption",
+        ),
         (&ML_DSA_44, "ml-dsa-44", None, None, "ML-DSA-44"),
     ];
     for (alg, algorithm, bits, curve, signature) in cases {
@@ -182,7 +209,11 @@ fn key_and_signature_algorithms() {
             pki.intermediate.der.clone(),
         ];
         let result = analyze_chain(&chain, "mx.example.org", &pki.anchors, now());
-        assert!(result.validation.trusted, "{algorithm}: {:?}", result.validation);
+        assert!(
+            result.validation.trusted,
+            "{algorithm}: {:?}",
+            result.validation
+        );
         let leaf = result.leaf().unwrap();
         assert_eq!(leaf.public_key.algorithm, algorithm);
         assert_eq!(leaf.public_key.bits, bits, "{algorithm}");

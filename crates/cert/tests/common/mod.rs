@@ -4,14 +4,13 @@
 use jiff::Timestamp;
 use mailwarden_cert::TrustAnchors;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SignatureAlgorithm,
 };
 
 pub use rcgen::{
-    PKCS_ECDSA_P256_SHA256 as P256, PKCS_ECDSA_P384_SHA384 as P384,
-    PKCS_ECDSA_P521_SHA512 as P521, PKCS_ED25519 as ED25519, PKCS_ML_DSA_44 as ML_DSA_44,
-    PKCS_RSA_SHA256 as RSA_SHA256,
+    PKCS_ECDSA_P256_SHA256 as P256, PKCS_ECDSA_P384_SHA384 as P384, PKCS_ECDSA_P521_SHA512 as P521,
+    PKCS_ED25519 as ED25519, PKCS_ML_DSA_44 as ML_DSA_44, PKCS_RSA_SHA256 as RSA_SHA256,
 };
 
 /// The instant every rcgen test validates at.
@@ -61,9 +60,15 @@ pub fn intermediate(cn: &str, alg: &'static SignatureAlgorithm, parent: &Ca) -> 
 }
 
 /// A CA made from `params`, signed by `parent`.
-pub fn ca_signed_by(params: CertificateParams, alg: &'static SignatureAlgorithm, parent: &Ca) -> Ca {
+pub fn ca_signed_by(
+    params: CertificateParams,
+    alg: &'static SignatureAlgorithm,
+    parent: &Ca,
+) -> Ca {
     let key = KeyPair::generate_for(alg).expect("CA key");
-    let cert = params.signed_by(&key, &parent.issuer).expect("CA certificate");
+    let cert = params
+        .signed_by(&key, &parent.issuer)
+        .expect("CA certificate");
     Ca {
         der: cert.der().to_vec(),
         pem: cert.pem(),
@@ -98,7 +103,11 @@ pub fn leaf(params: &CertificateParams, alg: &'static SignatureAlgorithm, ca: &C
 /// A self-signed certificate with a fresh key of `alg`; DER.
 pub fn self_signed(params: &CertificateParams, alg: &'static SignatureAlgorithm) -> Vec<u8> {
     let key = KeyPair::generate_for(alg).expect("key");
-    params.self_signed(&key).expect("certificate").der().to_vec()
+    params
+        .self_signed(&key)
+        .expect("certificate")
+        .der()
+        .to_vec()
 }
 
 /// Root → intermediate (both P-256), and anchors holding only the root.
