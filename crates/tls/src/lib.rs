@@ -15,6 +15,8 @@
 //!   peer answers in plain text.
 //! * [`suite`], [`group`] and [`alert_name`] name and classify wire values
 //!   from the IANA registries embedded in `data/`.
+//! * [`Sslv2ClientHello`] and [`parse_sslv2_answer`] speak just enough
+//!   SSL 2.0 to tell whether a server still accepts it.
 //!
 //! Wire enumerations are newtypes over the wire integer ([`ContentType`],
 //! [`ExtensionType`], [`NamedGroup`], ...) so unknown values survive and
@@ -30,6 +32,7 @@ mod record;
 mod registry;
 mod server_flight;
 mod server_hello;
+mod sslv2;
 mod wire;
 
 pub use client_hello::ClientHello;
@@ -53,6 +56,10 @@ pub use server_flight::{
     ServerFlight, ServerFlightReader, ServerKeyExchange,
 };
 pub use server_hello::{HRR_RANDOM, ServerExtensions, ServerHello};
+pub use sslv2::{
+    SSLV2_MAX_RECORD, Sslv2Answer, Sslv2ClientHello, Sslv2ServerHello, Sslv2SuiteInfo,
+    parse_sslv2_answer, sslv2_suite, sslv2_suites,
+};
 pub use wire::{
     AlertDescription, AlertLevel, ContentType, Extension, ExtensionType, HandshakeType, NamedGroup,
     SignatureScheme, alert_name,

@@ -169,3 +169,88 @@ fn p256_key_share_with_the_generator_point_is_accepted() {
         Some(mailwarden_tls::NamedGroup::SECP256R1)
     );
 }
+
+impl Server {
+    /// Sends `hello` and collects the answer until `done` says so, EOF or a
+    /// 10-second silence.
+    fn exchange_raw(&self, hello: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(hello).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !done(&got) && got.len() < 1 << 20 {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        got
+    }
+}
+
+#[test]
+fn sslv2_compatible_hello_gets_a_tls10_server_hello() {
+    use mailwarden_tls::{Sslv2Answer, Sslv2ClientHello, parse_sslv2_answer};
+    let server = Server::start("v2compat", &["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"]);
+    let hello = Sslv2ClientHello::compatible(0x0301, &[0xc014, 0x0035, 0x002f, 0x00ff], [3; 32]);
+    let answer = server.exchange_raw(&hello.encode(), |b| {
+        let mut r = ServerFlightReader::new();
+        !matches!(r.feed(b), Ok(Progress::NeedMore))
+    });
+    assert!(matches!(
+        parse_sslv2_answer(&answer),
+        Ok(Some(Sslv2Answer::TlsRecord(_)))
+    ));
+    let mut reader = ServerFlightReader::new();
+    assert_eq!(
+        reader.feed(&answer),
+        Ok(Progress::Complete(FlightEnd::HelloDone))
+    );
+    let hello = reader.flight().server_hello.as_ref().unwrap();
+    assert_eq!(hello.version, TlsVersion::TLS10);
+}
+
+#[test]
+fn openssl3_does_not_speak_sslv2() {
+    use mailwarden_tls::{Sslv2Answer, Sslv2ClientHello, parse_sslv2_answer};
+    let server = Server::start("v2", &["-cipher", "ALL:@SECLEVEL=0"]);
+    let answer = server.exchange_raw(&Sslv2ClientHello::sslv2([5; 16]).encode(), |b| {
+        !matches!(parse_sslv2_answer(b), Ok(None))
+    });
+    // OpenSSL 3 either closes or answers with a TLS alert: never SERVER-HELLO.
+    match parse_sslv2_answer(&answer) {
+        Ok(None) | Ok(Some(Sslv2Answer::TlsRecord(_))) => {}
+        other => panic!("{other:?} from {answer:02x?}"),
+    }
+}
+
+/// Every suite the local OpenSSL knows is in the registry under the same
+/// OpenSSL name.
+#[test]
+fn registry_agrees_with_openssl_ciphers() {
+    let out = Command::new("openssl")
+        .args(["ciphers", "-V", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"])
+        .output()
+        .expect("openssl ciphers");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut checked = 0;
+    for line in text.lines() {
+        // "          0x13,0x02 - TLS_AES_256_GCM_SHA384  TLSv1.3 Kx=any ..."
+        let mut words = line.split_whitespace();
+        let (Some(code), Some("-"), Some(name)) = (words.next(), words.next(), words.next()) else {
+            continue;
+        };
+        let hex: String = code
+            .split(',')
+            .map(|b| b.trim_start_matches("0x"))
+            .collect();
+        let code = u16::from_str_radix(&hex, 16).unwrap();
+        let suite = mailwarden_tls::suite(code).unwrap_or_else(|| panic!("0x{code:04x} {name}"));
+        assert_eq!(suite.openssl_name, Some(name), "0x{code:04x}");
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} suites from openssl ciphers");
+}
