@@ -18,6 +18,28 @@
 //! * [`Sslv2ClientHello`] and [`parse_sslv2_answer`] speak just enough
 //!   SSL 2.0 to tell whether a server still accepts it.
 //!
+//! A probe sends the hello and feeds whatever arrives until the flight is
+//! complete, the peer closes, a byte cap or a timeout is hit:
+//!
+//! ```
+//! use mailwarden_tls::{FlightEnd, Progress, ServerFlightReader, legacy_client_hello};
+//!
+//! let hello = legacy_client_hello(Some("mx.example.org"));
+//! assert_eq!(hello[0], 22); // a handshake record, ready for the socket
+//!
+//! let mut reader = ServerFlightReader::new();
+//! // What the socket returned, in whatever pieces (here: a protocol_version alert).
+//! for chunk in [&[0x15, 0x03][..], &[0x03, 0x00, 0x02, 0x02, 0x46]] {
+//!     match reader.feed(chunk) {
+//!         Ok(Progress::NeedMore) => continue,
+//!         Ok(Progress::Complete(end)) => assert_eq!(end, FlightEnd::Alert),
+//!         Err(e) => panic!("{e}"), // NotTls, TooLarge or Malformed: record as evidence
+//!     }
+//! }
+//! let seen = reader.into_flight().legacy_hello(); // the model's LegacyHello
+//! assert_eq!(seen.alert, Some(70));
+//! ```
+//!
 //! Wire enumerations are newtypes over the wire integer ([`ContentType`],
 //! [`ExtensionType`], [`NamedGroup`], ...) so unknown values survive and
 //! print as hex.

@@ -311,6 +311,38 @@ mod prop {
             let _ = feed_chunks(&handshake_record(typ, &body), &cuts);
         }
 
+        /// The other parsers of peer input never panic either.
+        #[test]
+        fn other_parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            let _ = mailwarden_tls::ClientHello::parse(&bytes);
+            let _ = mailwarden_tls::ClientHello::parse_body(&bytes);
+            let _ = mailwarden_tls::ServerHello::parse(&bytes);
+            let _ = mailwarden_tls::parse_sslv2_answer(&bytes);
+            let _ = mailwarden_tls::Sslv2ClientHello::parse(&bytes);
+        }
+
+        /// Any spec the builder accepts parses back to the same bytes.
+        #[test]
+        fn built_hellos_round_trip(suites in proptest::collection::vec(any::<u16>(), 0..200),
+                                   groups in proptest::collection::vec(any::<u16>(), 0..40),
+                                   versions in proptest::option::of(proptest::collection::vec(any::<u16>(), 0..8)),
+                                   ems: bool, etm: bool, ticket: bool, pad: bool,
+                                   random: [u8; 32]) {
+            let mut spec = mailwarden_tls::ClientHelloSpec::legacy(Some("mx.example.org"));
+            spec.suites = suites;
+            spec.groups = groups.into_iter().map(NamedGroup).collect();
+            spec.supported_versions = versions;
+            spec.extended_master_secret = ems;
+            spec.encrypt_then_mac = etm;
+            spec.session_ticket = ticket;
+            spec.pad_to_512 = pad;
+            spec.random = random;
+            let bytes = spec.encode();
+            let hello = mailwarden_tls::ClientHello::parse(&bytes).unwrap();
+            prop_assert_eq!(hello.to_spec().encode(), bytes);
+            prop_assert_eq!(hello.random, random);
+        }
+
         /// Flipping bytes of a real flight never panics.
         #[test]
         fn mutated_captures_never_panic(which in 0..FIXTURES.len(),
