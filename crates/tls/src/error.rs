@@ -6,8 +6,10 @@
 pub enum Error {
     /// The first byte is not a TLS content type (or the first record's
     /// version is not 3.x): the peer speaks something else, e.g. an HTTP or
-    /// SMTP server answering in plain text. `first_bytes` keeps up to 64
-    /// bytes of what it said, for evidence.
+    /// SMTP server answering in plain text, or an SSL 2.0-only server (whose
+    /// records start with a byte with the high bit set; see
+    /// [`crate::parse_sslv2_answer`]). `first_bytes` keeps up to 64 bytes of
+    /// what it said, for evidence.
     NotTls {
         /// The first bytes received.
         first_bytes: Vec<u8>,

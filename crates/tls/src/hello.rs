@@ -122,7 +122,10 @@ pub const LEGACY_SIGNATURE_ALGORITHMS: &[SignatureScheme] = &[
 /// the broad [`LEGACY_SUITES`] list and no TLS 1.3 offer.
 ///
 /// `server_name` goes into the server_name extension when it is a DNS name;
-/// IP literals are never sent (RFC 6066 §3). The random is derived
+/// IP literals are never sent (RFC 6066 §3). Both the renegotiation SCSV and
+/// an empty renegotiation_info extension are sent: RFC 5746 §3.4 calls that
+/// "NOT RECOMMENDED" but servers accept it, and the SCSV still signals
+/// secure renegotiation to servers that drop unknown extensions. The random is derived
 /// deterministically from the name; use
 /// [`legacy_client_hello_with_random`] to supply one.
 pub fn legacy_client_hello(server_name: Option<&str>) -> Vec<u8> {

@@ -20,7 +20,7 @@ pub const MAX_FRAGMENT_LEN: usize = 1 << 14;
 
 /// Largest record payload this crate accepts from a peer: 2^14 + 2048, the
 /// TLSCiphertext bound of RFC 5246 §6.2.3, so that lenient servers pass while
-/// a bogus length near 2^16 is refused with [`crate::FlightError::TooLarge`].
+/// a bogus length near 2^16 is refused with [`crate::Error::TooLarge`].
 pub const MAX_RECORD_PAYLOAD: usize = MAX_FRAGMENT_LEN + 2048;
 
 /// The header of one record.

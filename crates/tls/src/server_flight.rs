@@ -190,6 +190,17 @@ impl ServerFlightReader {
         &self.evidence
     }
 
+    /// The first bytes received, when the reader failed with
+    /// [`Error::NotTls`]: what the peer said instead of TLS.
+    pub fn not_tls_prefix(&self) -> Option<&[u8]> {
+        matches!(self.failed, Some(Error::NotTls { .. })).then_some(self.evidence.as_slice())
+    }
+
+    /// The error the reader failed with, if it did.
+    pub fn error(&self) -> Option<&Error> {
+        self.failed.as_ref()
+    }
+
     /// How many bytes of complete records were consumed.
     pub fn bytes_consumed(&self) -> usize {
         self.consumed
@@ -452,6 +463,11 @@ mod tests {
         assert!(matches!(&err, Error::NotTls { first_bytes } if first_bytes.starts_with(b"220 ")));
         // The outcome is sticky.
         assert_eq!(reader.feed(&[22]).unwrap_err(), err);
+        assert_eq!(
+            reader.not_tls_prefix(),
+            Some(&b"220 mx.example ESMTP\r\n"[..])
+        );
+        assert_eq!(reader.error(), Some(&err));
     }
 
     #[test]
