@@ -1,1 +1,112 @@
-//! Mail protocol probes (work in progress).
+//! Speaks SMTP, LMTP, IMAP, POP3 and ManageSieve to mail endpoints and records
+//! what they say: greetings, capabilities before and after TLS, STARTTLS or
+//! implicit TLS handshakes, certificate chains, and whether a client may
+//! authenticate or send mail without TLS.
+//!
+//! Probes observe; they never judge. Every step is an
+//! [`Attempt`](mailwarden_model::Attempt), every read has a deadline and a byte
+//! cap, and connections are paced per host (see [`connector`]). The protocol is
+//! recognized from what the server says, not from the port number.
+#![deny(missing_docs)]
+
+pub mod conn;
+pub mod connector;
+mod endpoint;
+pub mod handshake;
+pub mod protocol;
+mod resolve;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use mailwarden_model::EndpointObservation;
+
+pub use connector::{ConnectPolicy, Connector};
+pub use endpoint::EndpointSpec;
+pub use handshake::TlsSettings;
+pub use resolve::{check_name_for, resolve};
+
+/// How a probe behaves.
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    /// Deadline of each network step (a reply, a write, a handshake).
+    pub timeout: Duration,
+    /// How long to wait for a greeting before concluding a server is silent
+    /// (on ports with no known role, and for the plaintext check on implicit-TLS ports).
+    pub silent_wait: Duration,
+    /// Reply caps.
+    pub limits: conn::Limits,
+    /// How often to retry after the server throttled us.
+    pub throttle_retries: u32,
+    /// First backoff after throttling; doubles on each retry.
+    pub throttle_backoff: Duration,
+    /// Send a raw legacy ClientHello when the modern handshake fails.
+    pub legacy_hello: bool,
+    /// Connection limits.
+    pub connect: ConnectPolicy,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            timeout: Duration::from_secs(10),
+            silent_wait: Duration::from_secs(3),
+            limits: conn::Limits::default(),
+            throttle_retries: 2,
+            throttle_backoff: Duration::from_secs(1),
+            legacy_hello: true,
+            connect: ConnectPolicy::default(),
+        }
+    }
+}
+
+/// Probes endpoints with shared connection limits and TLS settings.
+pub struct Prober {
+    config: ProbeConfig,
+    connector: Connector,
+    tls: TlsSettings,
+}
+
+impl Prober {
+    /// A prober; `tls` carries the trust anchors certificates are validated against.
+    pub fn new(config: ProbeConfig, tls: TlsSettings) -> Self {
+        Prober {
+            connector: Connector::new(config.connect),
+            config,
+            tls,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProbeConfig {
+        &self.config
+    }
+
+    /// Probes all endpoints concurrently (bounded by the connection policy) and
+    /// returns the observations in the order of `specs`. `on_done` is called as
+    /// each endpoint finishes (for progress display).
+    pub async fn probe_all(
+        self: &Arc<Self>,
+        specs: Vec<EndpointSpec>,
+        on_done: impl Fn(&EndpointObservation) + Send + Sync,
+    ) -> Vec<EndpointObservation> {
+        let on_done = &on_done;
+        let mut results: Vec<(usize, EndpointObservation)> =
+            futures::stream::iter(specs.into_iter().enumerate())
+                .map(|(i, spec)| {
+                    let prober = self.clone();
+                    async move {
+                        let obs = prober.probe(&spec).await;
+                        on_done(&obs);
+                        (i, obs)
+                    }
+                })
+                // Endpoints are cheap to start; the connector bounds real concurrency.
+                .buffer_unordered(self.config.connect.concurrency.max(1) * 4)
+                .collect()
+                .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, o)| o).collect()
+    }
+}
