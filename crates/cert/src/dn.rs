@@ -99,24 +99,20 @@ fn decode_string(any: &Any<'_>) -> Option<String> {
         // T.61 in theory, Latin-1 in practice.
         Tag::TeletexString => Some(data.iter().map(|&b| char::from(b)).collect()),
         Tag::BmpString => {
-            if !data.len().is_multiple_of(2) {
+            let (units, []) = data.as_chunks::<2>() else {
                 return None;
-            }
-            let units = data
-                .chunks_exact(2)
-                .map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
-            char::decode_utf16(units)
+            };
+            char::decode_utf16(units.iter().map(|unit| u16::from_be_bytes(*unit)))
                 .collect::<Result<String, _>>()
                 .ok()
         }
         Tag::UniversalString => {
-            if !data.len().is_multiple_of(4) {
+            let (chars, []) = data.as_chunks::<4>() else {
                 return None;
-            }
-            data.chunks_exact(4)
-                .map(|quad| {
-                    char::from_u32(u32::from_be_bytes([quad[0], quad[1], quad[2], quad[3]]))
-                })
+            };
+            chars
+                .iter()
+                .map(|c| char::from_u32(u32::from_be_bytes(*c)))
                 .collect()
         }
         _ => None,
@@ -215,6 +211,7 @@ mod tests {
         assert_eq!(escape("a+b;c<d>e\"f\\g"), "a\\+b\\;c\\<d\\>e\\\"f\\\\g");
         assert_eq!(escape("nul\0"), "nul\\00");
         assert_eq!(escape("Müller"), "Müller");
+        assert_eq!(escape("tab\there"), "tab\\09here");
         assert_eq!(escape(" "), "\\ ");
         assert_eq!(escape(""), "");
     }
@@ -226,5 +223,42 @@ mod tests {
         encode_length(200, &mut out);
         encode_length(0x1234, &mut out);
         assert_eq!(out, [5, 0x81, 200, 0x82, 0x12, 0x34]);
+    }
+
+    fn any(tag: Tag, data: &[u8]) -> Any<'_> {
+        Any::from_tag_and_data(tag, data)
+    }
+
+    #[test]
+    fn decodes_directory_strings() {
+        let bmp = [0x00, 0x4d, 0x00, 0xfc];
+        assert_eq!(
+            decode_string(&any(Tag::BmpString, &bmp)).as_deref(),
+            Some("Mü")
+        );
+        assert_eq!(decode_string(&any(Tag::BmpString, &bmp[..3])), None);
+        let universal = [0, 0, 0, 0x4d, 0, 0, 0, 0xfc];
+        assert_eq!(
+            decode_string(&any(Tag::UniversalString, &universal)).as_deref(),
+            Some("Mü")
+        );
+        assert_eq!(
+            decode_string(&any(Tag::UniversalString, &universal[..5])),
+            None
+        );
+        assert_eq!(
+            decode_string(&any(Tag::TeletexString, &[0x4d, 0xfc])).as_deref(),
+            Some("Mü")
+        );
+        assert_eq!(decode_string(&any(Tag::Utf8String, &[0xff])), None);
+        assert_eq!(decode_string(&any(Tag::Integer, &[1])), None);
+    }
+
+    #[test]
+    fn undecodable_values_as_hex_der() {
+        assert_eq!(hex_value(&any(Tag::Utf8String, &[0xff])), "#0c01ff");
+        assert_eq!(hex_value(&any(Tag::Integer, &[1])), "#020101");
+        assert_eq!(value(&any(Tag::Integer, &[1])), "#020101");
+        assert_eq!(value(&any(Tag::PrintableString, b"DE")), "DE");
     }
 }

@@ -41,7 +41,41 @@ static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
 ];
 
-/// Every string [`ChainValidation::error`] can take, with its meaning.
+/// Every string [`ChainValidation::error`] can take, with its meaning:
+///
+/// | error | meaning |
+/// |---|---|
+/// | `no-certificate` | the server sent no certificate (empty chain) |
+/// | `unknown-issuer` | no path to a trust anchor: self-signed leaf (a self-signed CA leaf is ca-used-as-end-entity), private CA, an intermediate the server did not send, or a root that is not among the anchors |
+/// | `expired` | a certificate on the path is past its notAfter at the validation time |
+/// | `not-valid-yet` | a certificate on the path is before its notBefore at the validation time |
+/// | `invalid-validity-period` | a certificate's notAfter is before its notBefore |
+/// | `bad-signature` | a signature on the path does not verify with the issuer's key (forged or corrupted certificate, an issuer with the same name but another key, or an RSA issuer key over 8192 or under 1024 bits) |
+/// | `unsupported-signature-algorithm` | a certificate on the path is signed with an algorithm that is not accepted: SHA-1 or MD5 with RSA or ECDSA, DSA, or an unknown algorithm |
+/// | `unsupported-signature-algorithm-for-key` | the signature algorithm does not fit the issuer's key: algorithm and key of different kinds (e.g. an ECDSA signature and an RSA key), or a curve or key encoding that is not supported |
+/// | `issuer-key-too-small` | a signature on the path is correct but made with an RSA issuer key under 2048 bits, which is not accepted (RSA under 1024 bits shows as bad-signature) |
+/// | `signature-algorithm-mismatch` | the certificate's inner and outer signature algorithm fields differ |
+/// | `ca-used-as-end-entity` | the leaf is a CA certificate (basicConstraints CA:TRUE) |
+/// | `end-entity-used-as-ca` | a certificate used as an issuer on the path is not a CA certificate |
+/// | `required-eku-not-found` | the leaf's extendedKeyUsage does not include serverAuth |
+/// | `empty-eku-extension` | a certificate has an extendedKeyUsage extension with no purpose in it |
+/// | `name-constraint-violation` | the leaf's names are outside a CA's nameConstraints |
+/// | `path-len-constraint-violated` | the path has more intermediates than a CA's pathLenConstraint allows |
+/// | `distrusted` | a certificate's key is on rustls-webpki's list of distrusted keys |
+/// | `unsupported-critical-extension` | a certificate has a critical extension that is not understood |
+/// | `unsupported-cert-version` | the leaf or an intermediate is not an X.509 v3 certificate |
+/// | `malformed-extensions` | a certificate's extensions are malformed (e.g. a CRL distribution point with neither name nor issuer) |
+/// | `invalid-extension-value` | a certificate has the same extension twice, or an extension whose value is invalid |
+/// | `invalid-serial-number` | a certificate's serial number is negative, too long or mis-encoded |
+/// | `malformed-name` | a dNSName in a certificate or a nameConstraints entry is malformed |
+/// | `bad-der` | a certificate is not valid DER |
+/// | `bad-der-time` | a certificate's validity time is not valid DER |
+/// | `path-too-long` | no path to an anchor within six intermediates |
+/// | `path-too-complex` | path building gave up: too many candidate paths, signature checks or name-constraint comparisons (possibly a hostile chain) |
+/// | `revoked` | a certificate on the path is revoked (only with revocation data, which this crate does not use yet) |
+/// | `revocation-unknown` | revocation status could not be determined (only with revocation data) |
+/// | `invalid-for-name` | the certificate is not valid for the name (not produced by path validation, which leaves names to `name_check`) |
+/// | `other` | an error of a newer rustls-webpki that this table does not name yet |
 ///
 /// The strings are stable (rules and stored reports depend on them); rustls-webpki's own error
 /// names are not. When a chain has several problems, webpki reports the most specific one of
@@ -55,8 +89,9 @@ pub const VALIDATION_ERRORS: &[(&str, &str)] = &[
     ),
     (
         "unknown-issuer",
-        "no path to a trust anchor: self-signed or private CA, an intermediate the server did \
-         not send, or a root that is not among the anchors",
+        "no path to a trust anchor: self-signed leaf (a self-signed CA leaf is \
+         ca-used-as-end-entity), private CA, an intermediate the server did not send, or a \
+         root that is not among the anchors",
     ),
     (
         "expired",
@@ -134,12 +169,12 @@ pub const VALIDATION_ERRORS: &[(&str, &str)] = &[
     ),
     (
         "malformed-extensions",
-        "a certificate's extensions are malformed (e.g. a duplicate extension, or a SAN that \
-         does not parse)",
+        "a certificate's extensions are malformed (e.g. a CRL distribution point with neither \
+         name nor issuer)",
     ),
     (
         "invalid-extension-value",
-        "a certificate has an extension whose value is invalid",
+        "a certificate has the same extension twice, or an extension whose value is invalid",
     ),
     (
         "invalid-serial-number",
@@ -358,6 +393,18 @@ mod tests {
             assert!(
                 VALIDATION_ERRORS.iter().any(|(known, _)| *known == name),
                 "{name} is not in VALIDATION_ERRORS"
+            );
+        }
+    }
+
+    #[test]
+    fn every_name_is_in_the_doc_table() {
+        let source = include_str!("validate.rs");
+        for (name, meaning) in VALIDATION_ERRORS {
+            let row = format!("/// | `{name}` | {meaning} |");
+            assert!(
+                source.contains(&row),
+                "doc table row for {name} is missing or stale"
             );
         }
     }

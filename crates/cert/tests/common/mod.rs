@@ -1,5 +1,5 @@
 //! A test PKI generated at test time with rcgen (aws-lc-rs).
-#![allow(dead_code)] // Each test binary uses a different part.
+#![allow(dead_code, unused_imports)] // Each test binary uses a different part.
 
 use jiff::Timestamp;
 use mailwarden_cert::TrustAnchors;
