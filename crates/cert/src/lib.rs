@@ -17,6 +17,20 @@
 //!
 //! The stable strings that [`ChainValidation::error`](mailwarden_model::ChainValidation) takes
 //! are listed, with their meaning, in [`VALIDATION_ERRORS`].
+//!
+//! ```
+//! use mailwarden_cert::{TrustAnchors, analyze_chain};
+//!
+//! // Once per scan: parsing the anchors is the expensive part.
+//! let anchors = TrustAnchors::mozilla();
+//! // As the probe's recording verifier saw it: DER, leaf first (here: nothing was sent).
+//! let chain: Vec<Vec<u8>> = Vec::new();
+//! let facts = analyze_chain(&chain, "mx.example.org", &anchors, jiff::Timestamp::now());
+//! assert!(!facts.validation.trusted);
+//! assert_eq!(facts.validation.error.as_deref(), Some("no-certificate"));
+//! assert_eq!(facts.validation.anchors, ["mozilla"]);
+//! assert!(!facts.name_check.matched);
+//! ```
 #![deny(missing_docs)]
 
 mod anchors;
