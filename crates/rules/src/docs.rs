@@ -58,7 +58,12 @@ fn contexts(md: &mut String) {
     md.push_str("## Contexts\n\n");
     md.push_str(
         "Severity depends on where a port sits. The context comes from the protocol the \
-         server speaks, and from the port's registration when nothing was recognized.\n\n",
+         server was recognized to speak and from the port's role (declared with \
+         `--ports PORT/ROLE` or a policy, else registered for the port number: 25 smtp, \
+         587 and 2525 submission, 465 submissions, 143/993 imap(s), 110/995 pop3(s), \
+         4190 sieve, 24 lmtp). The protocol wins when it contradicts the role; the role \
+         decides between `mx` and `submission` for SMTP, and gives closed or throttled \
+         ports their context.\n\n",
     );
     md.push_str("| context | covers |\n|---|---|\n");
     for c in Context::ALL {

@@ -27,10 +27,10 @@ pub(crate) const SOFTWARE_VERSION_DISCLOSED: Rule = Rule {
         dovecot: "`login_greeting` and `managesieve_implementation_string` without a version",
         exim: "`smtp_banner = $smtp_active_hostname ESMTP $tod_full` (without `$version_number`)",
     },
-    references: &[Reference::rfc(
+    references: &[Reference::doc(
         "CWE-200",
-        "",
         "exposure of sensitive information to an unauthorized actor",
+        "",
     )],
     check: Check::Endpoint(version_disclosed),
 };

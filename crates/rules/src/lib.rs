@@ -23,6 +23,8 @@ mod cert;
 mod context;
 mod docs;
 mod facts;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 mod info;
 mod posture;
 mod tls;
