@@ -391,15 +391,25 @@ local {no_tls} {{
             plain = PLAINTEXT_IP,
             no_tls = NO_TLS_IP,
         );
-        for service in ["imap-login", "pop3-login", "managesieve-login"] {
+        // Dovecot's built-in listeners (imap 143, imaps 993, pop3 110, pop3s
+        // 995, sieve 4190) stay active unless redefined: port 0 disables them,
+        // or parallel test beds would fight over those fixed ports.
+        for (service, builtin) in [
+            ("imap-login", ["imap", "imaps"]),
+            ("pop3-login", ["pop3", "pop3s"]),
+            ("managesieve-login", ["sieve", "sieve_deprecated"]),
+        ] {
             let _ = writeln!(out, "service {service} {{");
+            for name in builtin {
+                let _ = writeln!(out, "  inet_listener {name} {{\n    port = 0\n  }}");
+            }
             for (spec, endpoint) in LISTENERS.iter().zip(endpoints) {
                 if spec.service != service {
                     continue;
                 }
                 let _ = writeln!(
                     out,
-                    "  inet_listener {} {{\n    address = {}\n    port = {}\n    ssl = {}\n  }}",
+                    "  inet_listener mailwarden-{} {{\n    address = {}\n    port = {}\n    ssl = {}\n  }}",
                     spec.name,
                     endpoint.addr.ip(),
                     endpoint.addr.port(),

@@ -316,6 +316,10 @@ virtual_transport = discard
 
 smtpd_tls_chain_files = {valid_key}, {valid_chain}, {rsa_key}, {rsa_chain}
 smtpd_tls_security_level = may
+# Postfix itself would accept TLS 1.0 and 1.1 from any client offering them
+# (observed with Debian's OpenSSL 3); only smtp-tls10 is meant to.
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
 smtpd_tls_loglevel = 1
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = {sasl}
