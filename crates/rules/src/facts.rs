@@ -33,11 +33,16 @@ pub(crate) struct Hit {
 }
 
 impl Hit {
+    /// A hit; the summary is a sentence, so its first letter is capitalized
+    /// ("port 2525 was not assessed" becomes "Port 2525 ...").
     pub fn new(summary: impl Into<String>, evidence: Vec<Evidence>) -> Hit {
-        Hit {
-            summary: summary.into(),
-            evidence,
-        }
+        let summary = summary.into();
+        let mut chars = summary.chars();
+        let summary = match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => summary,
+        };
+        Hit { summary, evidence }
     }
 }
 

@@ -335,7 +335,7 @@ fn target_not_resolved(target: &TargetResult) -> Vec<Hit> {
         Attempt::Skipped { reason } => format!("resolution skipped: {reason}"),
     };
     vec![Hit::new(
-        format!("{} was not scanned: {why}.", target.input),
+        format!("Target {} was not scanned: {why}.", target.input),
         vec![evidence("resolution", fact_lines([why.clone()]))],
     )]
 }

@@ -18,8 +18,8 @@ pub(crate) const TLS_HANDSHAKE_FAILS: Rule = Rule {
         certificate and key that do not match, an unreadable key file, TLS 1.2 and 1.3 disabled, \
         or a cipher list with only legacy suites.",
     remediation: Remediation {
-        generic: "Fix the TLS configuration so that a TLS 1.2/1.3 handshake with ECDHE and AEAD \
-            suites completes: matching key and certificate, TLS 1.2+ enabled, modern suites allowed.",
+        generic: "Make a TLS 1.2/1.3 handshake with ECDHE and AEAD suites complete: matching \
+            key and certificate, TLS 1.2+ enabled, modern suites allowed.",
         postfix: "check `smtpd_tls_chain_files` (key matches certificate), \
             `smtpd_tls_protocols = >=TLSv1.2`, `smtpd_tls_mandatory_protocols = >=TLSv1.2`, and \
             the mail log for TLS errors",

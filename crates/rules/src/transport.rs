@@ -192,7 +192,7 @@ fn starttls_optional(ep: &Endpoint<'_>) -> Vec<Hit> {
     }
     vec![Hit::new(
         format!(
-            "STARTTLS works on {}, but the server does not require it: it {}.",
+            "{} does not require STARTTLS: it {}.",
             facts::service(ep.obs),
             what.join(" and ")
         ),

@@ -111,7 +111,7 @@ fn an_unresolved_target_is_a_target_finding() {
     assert_eq!(f.target, "nx.example.test");
     assert_eq!(
         f.summary,
-        "nx.example.test was not scanned: unresolvable: NXDOMAIN."
+        "Target nx.example.test was not scanned: unresolvable: NXDOMAIN."
     );
 }
 
