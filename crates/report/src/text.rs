@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use comfy_table::{Cell, ContentArrangement, Table, presets};
+use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, presets};
 use mailwarden_model::{EndpointObservation, Finding, Posture, ScanReport, Severity};
 use mailwarden_rules::{ALL_POSTURES, describe_posture};
 
@@ -130,10 +130,10 @@ fn table(report: &ScanReport, rows: &[&EndpointObservation], opts: &TextOptions)
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
+    // Cells are only coloured when asked, so comfy-table never emits a code
+    // otherwise; it still measures the terminal when no width is given.
     if opts.color {
         table.enforce_styling();
-    } else {
-        table.force_no_tty();
     }
     if let Some(w) = opts.width {
         table.set_width(w);
@@ -148,6 +148,13 @@ fn table(report: &ScanReport, rows: &[&EndpointObservation], opts: &TextOptions)
         "AUTH before / over TLS",
         "Banner",
     ]);
+    // Port, state and verdict are short words that must never wrap; the
+    // other columns share what is left.
+    for index in [0, 1, 3] {
+        if let Some(column) = table.column_mut(index) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
     for obs in rows {
         let (posture, context) = verdict(report, obs).unwrap_or((Posture::NotAssessed, NONE));
         let protocol = match obs.protocol {

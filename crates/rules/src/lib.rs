@@ -7,11 +7,21 @@
 //! fixtures.
 //!
 //! * [`assess`] computes the [`Assessment`] of a scan: the [`Context`] and
-//!   [`Posture`] of each endpoint, and the findings, most severe first.
+//!   [`Posture`](mailwarden_model::Posture) of each endpoint, and the findings, most severe first.
 //! * [`catalogue`] lists every [`Rule`], each declared once with its id,
 //!   name, severities per context, rationale, remediation for Postfix, Dovecot
 //!   and Exim, references and check; [`rule`] looks one up.
 //! * [`catalogue_markdown`] renders the catalogue as `docs/rules.md`.
+//!
+//! ```
+//! use mailwarden_rules::{AssessContext, assess, rule};
+//!
+//! let r = rule("MW-AUTH-001").expect("a stable id");
+//! assert_eq!(r.name, "auth-offered-before-tls");
+//! let ctx = AssessContext::new(jiff::Timestamp::now());
+//! let assessment = assess(&[], &[], &ctx);
+//! assert!(assessment.findings.is_empty());
+//! ```
 //!
 //! Severity depends on where an endpoint sits (see [`Context`]): opportunistic
 //! STARTTLS is what a public MX should do, and fatal on a submission port.

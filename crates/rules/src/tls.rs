@@ -173,7 +173,7 @@ fn legacy_version(ep: &Endpoint<'_>) -> Vec<Hit> {
                 format!(
                     "{} {how} {version} over {}.",
                     facts::service(ep.obs),
-                    via_name(via)
+                    via.as_str()
                 ),
                 vec![evidence(
                     format!("{} handshake", via.as_str()),
@@ -193,8 +193,4 @@ fn legacy_of(hs: &TlsHandshake) -> Option<(TlsVersion, &'static str)> {
     }
     let v = hs.legacy_hello.as_ref()?.version?;
     (v < TlsVersion::TLS12).then_some((v, "only offers a legacy client"))
-}
-
-fn via_name(via: Via) -> &'static str {
-    via.as_str()
 }
