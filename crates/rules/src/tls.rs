@@ -3,7 +3,7 @@
 use mailwarden_model::{Attempt, Evidence, Posture, Severity, TlsHandshake, TlsVersion};
 
 use crate::catalogue::{Check, Family, Level, Reference, Remediation, Rule, Severities};
-use crate::facts::{self, Endpoint, Hit, Via, evidence, fact_lines, handshake_failure_lines};
+use crate::facts::{self, Endpoint, Hit, evidence, fact_lines, handshake_failure_lines};
 
 /// MW-TLS-001.
 pub(crate) const TLS_HANDSHAKE_FAILS: Rule = Rule {
