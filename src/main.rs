@@ -1,1 +1,26 @@
-fn main() {}
+//! `mailwarden`: the command-line tool. Parses arguments, runs a command, maps
+//! the outcome to an exit status: 0 clean, 1 findings at or above `--fail-on`,
+//! 2 usage or runtime errors.
+
+mod cli;
+mod rules_cmd;
+mod scan;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Scan(args) => scan::run(args),
+        cli::Command::Rules(args) => rules_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mailwarden: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

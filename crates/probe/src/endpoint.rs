@@ -138,6 +138,11 @@ impl Probe<'_> {
             Ok(Opened::Greeted(conn, greeting)) => {
                 let (session, proto) = self.plaintext_dialog(conn, greeting).await;
                 obs.protocol = Some(proto);
+                if let Some(f) = session.capabilities.failure() {
+                    // It spoke mail, then the dialog broke (flood, reset, nonsense).
+                    obs.state = PortState::Error;
+                    obs.state_detail = Some(f.clone());
+                }
                 obs.plaintext = Some(session);
             }
             Ok(Opened::Silent) => {
@@ -185,6 +190,11 @@ impl Probe<'_> {
             Ok(Opened::Greeted(conn, greeting)) => {
                 let (session, proto) = self.plaintext_dialog(conn, greeting).await;
                 obs.protocol = Some(proto);
+                if let Some(f) = session.capabilities.failure() {
+                    // It spoke mail, then the dialog broke (flood, reset, nonsense).
+                    obs.state = PortState::Error;
+                    obs.state_detail = Some(f.clone());
+                }
                 obs.plaintext = Some(session);
             }
             Ok(Opened::NotMail(lines)) => {

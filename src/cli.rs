@@ -1,0 +1,116 @@
+//! The command line, declared once: help text and parsing come from here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Audit the security posture of mail entry points: SMTP, submission, IMAP,
+/// POP3 and ManageSieve, their TLS, certificates and authentication.
+#[derive(Debug, Parser)]
+#[command(name = "mailwarden", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe the mail ports of hosts and report their posture and findings.
+    Scan(ScanArgs),
+    /// List the rule catalogue, or explain one rule.
+    Rules(RulesArgs),
+}
+
+/// Output format of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table and findings for people.
+    Text,
+    /// The documented JSON schema (`docs/scan-json.md`).
+    Json,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `mailwarden scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Host names or IP literals (IPv6 as `::1` or `[::1]`).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Ports to probe, comma-separated. `PORT/ROLE` declares the service a
+    /// non-standard port provides, so it is judged in that context
+    /// (roles: smtp, submission, submissions, imap, imaps, pop3, pop3s, sieve, lmtp).
+    /// Default: 25,465,587,110,995,143,993,4190,2525.
+    #[arg(long, value_delimiter = ',', value_name = "PORT[/ROLE]")]
+    pub ports: Vec<String>,
+
+    /// Check certificates against this name instead of the target (e.g. when scanning an IP).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Extra trust anchors (PEM), added to the Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Seconds allowed for each network step (connect, reply, handshake).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+
+    /// Connections open at once, all hosts together.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+
+    /// Connections open at once to one host (mail servers throttle busy clients).
+    #[arg(long, default_value_t = 4)]
+    pub per_host: usize,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit with status 1 when a finding at or above this severity exists
+    /// (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<mailwarden_model::Severity>,
+
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// No progress indicator on standard error.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `mailwarden rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule id (MW-AUTH-001) or name (auth-offered-before-tls) to explain.
+    pub rule: Option<String>,
+
+    /// Print the catalogue as Markdown (the text of docs/rules.md).
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+fn parse_severity(s: &str) -> Result<mailwarden_model::Severity, String> {
+    mailwarden_model::Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity {s:?}: use info, low, medium, high or critical"))
+}

@@ -1,0 +1,210 @@
+//! `mailwarden scan`: resolve targets, probe every port of every address,
+//! judge, report.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mailwarden_model::{
+    Attempt, DEFAULT_PORTS, SCHEMA_ID, ScanOptions, ScanReport, ServiceRole, TargetResult, ToolInfo,
+};
+use mailwarden_probe::{ConnectPolicy, EndpointSpec, ProbeConfig, Prober, TlsSettings};
+
+use crate::cli::{ColorChoice, Format, ScanArgs};
+
+/// A port to probe and the role it is judged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSpec {
+    pub port: u16,
+    pub role: Option<ServiceRole>,
+}
+
+/// Parses `--ports` entries: `25`, `10025/smtp`, `2525/submission`.
+pub fn parse_ports(entries: &[String]) -> anyhow::Result<Vec<PortSpec>> {
+    if entries.is_empty() {
+        return Ok(DEFAULT_PORTS
+            .iter()
+            .map(|&port| PortSpec { port, role: ServiceRole::for_port(port) })
+            .collect());
+    }
+    let mut out: Vec<PortSpec> = Vec::new();
+    for entry in entries {
+        let entry = entry.trim();
+        let (port_text, role_text) = match entry.split_once('/') {
+            Some((p, r)) => (p, Some(r)),
+            None => (entry, None),
+        };
+        let port: u16 = match port_text.parse() {
+            Ok(p) if p > 0 => p,
+            _ => bail!("--ports: {entry:?} is not a port number between 1 and 65535"),
+        };
+        let role = match role_text {
+            None => ServiceRole::for_port(port),
+            Some(r) => Some(ServiceRole::parse(r).with_context(|| {
+                let names: Vec<_> = ServiceRole::ALL.iter().map(|r| r.as_str()).collect();
+                format!("--ports: unknown role {r:?} in {entry:?}; roles: {}", names.join(", "))
+            })?),
+        };
+        if out.iter().any(|p| p.port == port) {
+            bail!("--ports: port {port} is listed twice");
+        }
+        out.push(PortSpec { port, role });
+    }
+    Ok(out)
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let ports = parse_ports(&args.ports)?;
+    if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
+        bail!("--timeout must be between 0 and 3600 seconds");
+    }
+    if args.concurrency == 0 || args.per_host == 0 {
+        bail!("--concurrency and --per-host must be at least 1");
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let mut anchors = mailwarden_cert::TrustAnchors::mozilla();
+    if let Some(path) = &args.ca_file {
+        anchors = anchors
+            .with_ca_file(path)
+            .with_context(|| format!("--ca-file {}", path.display()))?;
+    }
+    let config = ProbeConfig {
+        timeout,
+        silent_wait: timeout.min(Duration::from_secs(3)),
+        connect: ConnectPolicy {
+            concurrency: args.concurrency,
+            per_host_concurrency: args.per_host,
+            connect_timeout: timeout,
+            ..ConnectPolicy::default()
+        },
+        ..ProbeConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(scan(&args, &ports, config, TlsSettings::new(anchors)));
+    write_report(&args, &report)?;
+    let worst = report.assessment.findings.iter().map(|f| f.severity).max();
+    Ok(match (args.fail_on, worst) {
+        (Some(threshold), Some(w)) if w >= threshold => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+async fn scan(args: &ScanArgs, ports: &[PortSpec], config: ProbeConfig, tls: TlsSettings) -> ScanReport {
+    let started_at = jiff::Timestamp::now();
+    let options = ScanOptions {
+        ports: ports.iter().map(|p| p.port).collect(),
+        timeout_ms: config.timeout.as_millis() as u64,
+        concurrency: config.connect.concurrency,
+        per_host_concurrency: config.connect.per_host_concurrency,
+        ca_file: args.ca_file.as_ref().map(|p| p.display().to_string()),
+        name: args.name.clone(),
+    };
+    let mut targets = Vec::new();
+    let mut specs = Vec::new();
+    for target in &args.targets {
+        let check_name = mailwarden_probe::check_name_for(target, args.name.as_deref());
+        let resolution = mailwarden_probe::resolve(target, config.timeout).await;
+        if let Attempt::Completed { value: ips } = &resolution {
+            for ip in ips {
+                for p in ports {
+                    specs.push(EndpointSpec {
+                        target: target.clone(),
+                        address: std::net::SocketAddr::new(*ip, p.port),
+                        role: p.role,
+                        check_name: check_name.clone(),
+                    });
+                }
+            }
+        }
+        targets.push(TargetResult { input: target.clone(), check_name, resolution });
+    }
+    let progress = progress_bar(args, specs.len());
+    let prober = Arc::new(Prober::new(config, tls));
+    let endpoints = prober
+        .probe_all(specs, |obs| {
+            progress.set_message(format!("{} {}", obs.address, obs.state.as_str()));
+            progress.inc(1);
+        })
+        .await;
+    progress.finish_and_clear();
+    let finished_at = jiff::Timestamp::now();
+    let ctx = mailwarden_rules::AssessContext::new(started_at);
+    let assessment = mailwarden_rules::assess(&endpoints, &targets, &ctx);
+    ScanReport {
+        schema: SCHEMA_ID.to_owned(),
+        tool: ToolInfo { name: "mailwarden".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
+        started_at,
+        finished_at,
+        options,
+        targets,
+        endpoints,
+        assessment,
+    }
+}
+
+fn progress_bar(args: &ScanArgs, total: usize) -> ProgressBar {
+    // Only on a terminal: scripts and CI get a clean stderr.
+    if args.quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn write_report(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let text = match args.format {
+        Format::Json => mailwarden_report::render_json(report),
+        Format::Text => mailwarden_report::render_text(
+            report,
+            &mailwarden_report::TextOptions { color, width: None },
+        ),
+    };
+    match &args.output {
+        Some(path) => {
+            // Write to a temporary file first: a failed run never leaves half a report.
+            let tmp = path.with_extension("partial");
+            std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).context("writing to standard output")?;
+            out.flush().context("writing to standard output")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_specs() {
+        let p = parse_ports(&["25".into(), "10025/smtp".into(), "2525".into(), "9999".into()]).unwrap();
+        assert_eq!(p[0], PortSpec { port: 25, role: Some(ServiceRole::Smtp) });
+        assert_eq!(p[1], PortSpec { port: 10025, role: Some(ServiceRole::Smtp) });
+        assert_eq!(p[2], PortSpec { port: 2525, role: Some(ServiceRole::Submission) });
+        assert_eq!(p[3], PortSpec { port: 9999, role: None });
+        assert!(parse_ports(&["0".into()]).is_err());
+        assert!(parse_ports(&["25/http".into()]).unwrap_err().to_string().contains("unknown role"));
+        assert!(parse_ports(&["25".into(), "25".into()]).is_err());
+        assert_eq!(parse_ports(&[]).unwrap().len(), 9);
+    }
+}
