@@ -10,8 +10,8 @@
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -146,12 +146,20 @@ impl Dovecot {
         let users = dir.join("users");
         std::fs::write(
             &users,
-            format!("{USER}:{{PLAIN}}{password}:{mail_uid}:{mail_gid}::{}::\n", home.display()),
+            format!(
+                "{USER}:{{PLAIN}}{password}:{mail_uid}:{mail_gid}::{}::\n",
+                home.display()
+            ),
         )?;
 
         let mut ports = Vec::with_capacity(LISTENERS.len());
         for spec in &LISTENERS {
-            ports.push(util::free_ports(spec.ip, 1)?.first().copied().unwrap_or_default());
+            ports.push(
+                util::free_ports(spec.ip, 1)?
+                    .first()
+                    .copied()
+                    .unwrap_or_default(),
+            );
         }
         let endpoints: Vec<Endpoint> = LISTENERS
             .iter()
@@ -180,7 +188,11 @@ impl Dovecot {
         // Unique per instance: it names the processes (`dovecot-<name>/auth`)
         // and keeps parallel test beds apart in `ps`.
         let instance_name = format!("mailwarden-{}", util::random_token(8)?);
-        let conf = Conf { run_dir: &run_dir, state_dir: &state_dir, log_file: &log_file };
+        let conf = Conf {
+            run_dir: &run_dir,
+            state_dir: &state_dir,
+            log_file: &log_file,
+        };
         std::fs::write(
             &config,
             conf.render(&instance_name, pki, &users, mail_uid, &endpoints),
@@ -223,10 +235,14 @@ impl Dovecot {
         match socket_ready {
             Ok(None) => {}
             Ok(Some(status)) => {
-                return Err(self.with_log(anyhow::anyhow!("dovecot exited during startup ({status})")));
+                return Err(
+                    self.with_log(anyhow::anyhow!("dovecot exited during startup ({status})"))
+                );
             }
             Err(e) => {
-                return Err(self.with_log(anyhow::anyhow!("Dovecot's auth socket is not ready: {e}")));
+                return Err(
+                    self.with_log(anyhow::anyhow!("Dovecot's auth socket is not ready: {e}"))
+                );
             }
         }
         for endpoint in &self.endpoints {
@@ -236,7 +252,9 @@ impl Dovecot {
                 (false, "pop3") => Greeting::Pop3,
                 _ => Greeting::Sieve,
             };
-            if let Err(e) = util::poll_until(timeout, || util::check_greeting(endpoint.addr, greeting)) {
+            if let Err(e) =
+                util::poll_until(timeout, || util::check_greeting(endpoint.addr, greeting))
+            {
                 return Err(self.with_log(anyhow::anyhow!(
                     "Dovecot listener `{}` ({}) is not ready: {e}",
                     endpoint.name,
@@ -431,7 +449,10 @@ pub(crate) fn check_installed() -> anyhow::Result<()> {
         ("managesieve-login", "dovecot-managesieved"),
     ] {
         if !Path::new("/usr/lib/dovecot").join(binary).is_file() {
-            bail!("/usr/lib/dovecot/{binary} is missing (package {package}): {}", util::SETUP_HINT);
+            bail!(
+                "/usr/lib/dovecot/{binary} is missing (package {package}): {}",
+                util::SETUP_HINT
+            );
         }
     }
     Ok(())

@@ -181,7 +181,10 @@ async fn serve(behaviour: Behaviour, mut stream: TcpStream) {
 
 async fn drip(stream: &mut TcpStream) -> std::io::Result<()> {
     stream.write_all(b"220 ").await?;
-    for byte in b"drip.mail.test ESMTP slower than you would like ".iter().cycle() {
+    for byte in b"drip.mail.test ESMTP slower than you would like "
+        .iter()
+        .cycle()
+    {
         tokio::time::sleep(Duration::from_secs(1)).await;
         stream.write_all(&[*byte]).await?;
     }
@@ -215,7 +218,9 @@ async fn garbage(stream: &mut TcpStream) -> std::io::Result<()> {
 async fn fake_starttls(stream: &mut TcpStream) -> std::io::Result<()> {
     let (reader, mut writer) = stream.split();
     let mut reader = BufReader::new(reader);
-    writer.write_all(b"220 fake-starttls.mail.test ESMTP\r\n").await?;
+    writer
+        .write_all(b"220 fake-starttls.mail.test ESMTP\r\n")
+        .await?;
     loop {
         let line = read_line_capped(&mut reader).await?;
         if line.is_empty() {
@@ -227,7 +232,9 @@ async fn fake_starttls(stream: &mut TcpStream) -> std::io::Result<()> {
         } else if command.starts_with("HELO") {
             b"250 fake-starttls.mail.test\r\n"
         } else if command == "STARTTLS" {
-            writer.write_all(b"220 2.0.0 Ready to start TLS, go ahead\r\n").await?;
+            writer
+                .write_all(b"220 2.0.0 Ready to start TLS, go ahead\r\n")
+                .await?;
             break;
         } else if command == "QUIT" {
             writer.write_all(b"221 2.0.0 Bye\r\n").await?;
@@ -243,7 +250,9 @@ async fn fake_starttls(stream: &mut TcpStream) -> std::io::Result<()> {
         if reader.read(&mut buf).await? == 0 {
             return Ok(());
         }
-        writer.write_all(b"500 5.5.2 Error: command not recognized\r\n").await?;
+        writer
+            .write_all(b"500 5.5.2 Error: command not recognized\r\n")
+            .await?;
     }
 }
 

@@ -91,13 +91,23 @@ impl Pki {
         let root = write_files(dir, "root", &root_cert.pem(), None, &root_key, &root_params)?;
         let root_issuer = Issuer::new(root_params, root_key);
 
-        let inter_params =
-            ca_params(INTERMEDIATE_CA_NAME, now - Duration::days(2), now + 5 * year)?;
+        let inter_params = ca_params(
+            INTERMEDIATE_CA_NAME,
+            now - Duration::days(2),
+            now + 5 * year,
+        )?;
         let inter_key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
             .context("cannot generate the intermediate CA's RSA key")?;
         let inter_cert = inter_params.signed_by(&inter_key, &root_issuer)?;
         let inter_pem = inter_cert.pem();
-        let intermediate = write_files(dir, "intermediate", &inter_pem, None, &inter_key, &inter_params)?;
+        let intermediate = write_files(
+            dir,
+            "intermediate",
+            &inter_pem,
+            None,
+            &inter_key,
+            &inter_params,
+        )?;
         let inter_issuer = Issuer::new(inter_params, inter_key);
 
         let good_names = [MAIL_HOST, "mx.mail.test"];
@@ -116,12 +126,34 @@ impl Pki {
         };
         let p256 = &rcgen::PKCS_ECDSA_P256_SHA256;
         let valid = signed("valid", &good_names, p256, yesterday, now + year)?;
-        let valid_rsa = signed("valid-rsa", &good_names, &rcgen::PKCS_RSA_SHA256, yesterday, now + year)?;
-        let expired = signed("expired", &good_names, p256, now - year, now - Duration::days(30))?;
-        let not_yet_valid =
-            signed("not-yet-valid", &good_names, p256, now + Duration::days(30), now + year)?;
-        let expiring_soon =
-            signed("expiring-soon", &good_names, p256, now - Duration::days(80), now + Duration::days(10))?;
+        let valid_rsa = signed(
+            "valid-rsa",
+            &good_names,
+            &rcgen::PKCS_RSA_SHA256,
+            yesterday,
+            now + year,
+        )?;
+        let expired = signed(
+            "expired",
+            &good_names,
+            p256,
+            now - year,
+            now - Duration::days(30),
+        )?;
+        let not_yet_valid = signed(
+            "not-yet-valid",
+            &good_names,
+            p256,
+            now + Duration::days(30),
+            now + year,
+        )?;
+        let expiring_soon = signed(
+            "expiring-soon",
+            &good_names,
+            p256,
+            now - Duration::days(80),
+            now + Duration::days(10),
+        )?;
         let wrong_name = signed("wrong-name", &[OTHER_HOST], p256, yesterday, now + year)?;
 
         let self_signed = {
@@ -141,7 +173,12 @@ impl Pki {
              subjectKeyIdentifier=hash\n\
              authorityKeyIdentifier=keyid\n",
         )?;
-        let openssl_leaf = OpensslLeaf { openssl: &openssl, dir, ext_file: &ext_file, issuer: &intermediate };
+        let openssl_leaf = OpensslLeaf {
+            openssl: &openssl,
+            dir,
+            ext_file: &ext_file,
+            issuer: &intermediate,
+        };
         let rsa1024 = openssl_leaf.make("rsa1024", 1024, "-sha256")?;
         let sha1 = openssl_leaf.make("sha1", 2048, "-sha1")?;
 
@@ -209,7 +246,10 @@ fn leaf_params(
     let sans: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let mut params = CertificateParams::new(sans)?;
     params.distinguished_name = dn(names.first().copied().unwrap_or(MAIL_HOST));
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.not_before = not_before;
     params.not_after = not_after;
@@ -318,5 +358,8 @@ impl OpensslLeaf<'_> {
 fn serial_hex() -> anyhow::Result<String> {
     let mut bytes = util::random_bytes::<16>()?;
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    Ok(format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!(
+        "0x{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
 }

@@ -110,15 +110,21 @@ impl Postfix {
         postfix.running = true;
         postfix.command("start").map_err(|e| postfix.with_log(e))?;
         for endpoint in &postfix.endpoints {
-            let greeting = if endpoint.implicit_tls { Greeting::TcpOnly } else { Greeting::Smtp };
-            util::poll_until(Duration::from_secs(15), || util::check_greeting(endpoint.addr, greeting))
-                .map_err(|e| {
-                    postfix.with_log(anyhow::anyhow!(
-                        "Postfix listener `{}` ({}) is not ready: {e}",
-                        endpoint.name,
-                        endpoint.addr
-                    ))
-                })?;
+            let greeting = if endpoint.implicit_tls {
+                Greeting::TcpOnly
+            } else {
+                Greeting::Smtp
+            };
+            util::poll_until(Duration::from_secs(15), || {
+                util::check_greeting(endpoint.addr, greeting)
+            })
+            .map_err(|e| {
+                postfix.with_log(anyhow::anyhow!(
+                    "Postfix listener `{}` ({}) is not ready: {e}",
+                    endpoint.name,
+                    endpoint.addr
+                ))
+            })?;
         }
         Ok(postfix)
     }
@@ -168,7 +174,10 @@ impl Postfix {
 
     fn command(&self, verb: &str) -> anyhow::Result<String> {
         util::run(
-            Command::new(&self.postfix_bin).arg("-c").arg(&self.conf_dir).arg(verb),
+            Command::new(&self.postfix_bin)
+                .arg("-c")
+                .arg(&self.conf_dir)
+                .arg(verb),
             &format!("postfix -c {} {verb}", self.conf_dir.display()),
         )
     }
@@ -197,7 +206,12 @@ fn listener_specs(pki: &Pki) -> Vec<ListenerSpec> {
         implicit_tls: false,
         overrides: vec![("smtpd_tls_chain_files", cert(c))],
     };
-    let plain = |name, description, overrides| ListenerSpec { name, description, implicit_tls: false, overrides };
+    let plain = |name, description, overrides| ListenerSpec {
+        name,
+        description,
+        implicit_tls: false,
+        overrides,
+    };
     let sasl = |level: &str, auth_only: &str| {
         vec![
             ("smtpd_tls_security_level", level.to_string()),
@@ -208,12 +222,19 @@ fn listener_specs(pki: &Pki) -> Vec<ListenerSpec> {
     // TLS 1.0 only. OpenSSL 3 negotiates TLS 1.0/1.1 only at security level 0.
     let tls10 = vec![
         ("smtpd_tls_protocols", ">=TLSv1, <=TLSv1".to_string()),
-        ("smtpd_tls_mandatory_protocols", ">=TLSv1, <=TLSv1".to_string()),
+        (
+            "smtpd_tls_mandatory_protocols",
+            ">=TLSv1, <=TLSv1".to_string(),
+        ),
         ("tls_medium_cipherlist", "DEFAULT:@SECLEVEL=0".to_string()),
         ("tls_high_cipherlist", "DEFAULT:@SECLEVEL=0".to_string()),
     ];
     vec![
-        plain("smtp-mx", "SMTP (MX style): STARTTLS offered, no AUTH, valid certificate", vec![]),
+        plain(
+            "smtp-mx",
+            "SMTP (MX style): STARTTLS offered, no AUTH, valid certificate",
+            vec![],
+        ),
         plain(
             "smtp-plain",
             "SMTP without STARTTLS",
@@ -239,8 +260,16 @@ fn listener_specs(pki: &Pki) -> Vec<ListenerSpec> {
                 o
             },
         },
-        plain("smtp-tls10", "SMTP with STARTTLS that negotiates TLS 1.0 only", tls10),
-        with_cert("smtp-expired", "SMTP STARTTLS with an expired certificate", &pki.expired),
+        plain(
+            "smtp-tls10",
+            "SMTP with STARTTLS that negotiates TLS 1.0 only",
+            tls10,
+        ),
+        with_cert(
+            "smtp-expired",
+            "SMTP STARTTLS with an expired certificate",
+            &pki.expired,
+        ),
         with_cert(
             "smtp-not-yet-valid",
             "SMTP STARTTLS with a certificate valid only from 30 days on",
@@ -251,18 +280,33 @@ fn listener_specs(pki: &Pki) -> Vec<ListenerSpec> {
             "SMTP STARTTLS with a certificate expiring in 10 days",
             &pki.expiring_soon,
         ),
-        with_cert("smtp-self-signed", "SMTP STARTTLS with a self-signed certificate", &pki.self_signed),
+        with_cert(
+            "smtp-self-signed",
+            "SMTP STARTTLS with a self-signed certificate",
+            &pki.self_signed,
+        ),
         with_cert(
             "smtp-wrong-name",
             "SMTP STARTTLS with a CA-signed certificate for other.test only",
             &pki.wrong_name,
         ),
-        with_cert("smtp-rsa1024", "SMTP STARTTLS with a CA-signed RSA-1024 certificate", &pki.rsa1024),
-        with_cert("smtp-sha1", "SMTP STARTTLS with a CA-signed SHA-1 certificate", &pki.sha1),
+        with_cert(
+            "smtp-rsa1024",
+            "SMTP STARTTLS with a CA-signed RSA-1024 certificate",
+            &pki.rsa1024,
+        ),
+        with_cert(
+            "smtp-sha1",
+            "SMTP STARTTLS with a CA-signed SHA-1 certificate",
+            &pki.sha1,
+        ),
         plain(
             "smtp-banner-version",
             "SMTP whose banner discloses software and version",
-            vec![("smtpd_banner", "$myhostname ESMTP $mail_name $mail_version (Debian)".to_string())],
+            vec![(
+                "smtpd_banner",
+                "$myhostname ESMTP $mail_name $mail_version (Debian)".to_string(),
+            )],
         ),
     ]
 }
@@ -382,7 +426,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 pub(crate) fn check_installed() -> anyhow::Result<()> {
     util::require_program("postfix")?;
     if !Path::new("/usr/lib/postfix/sbin/smtpd").is_file() {
-        bail!("Postfix's smtpd is missing from /usr/lib/postfix/sbin: {}", util::SETUP_HINT);
+        bail!(
+            "Postfix's smtpd is missing from /usr/lib/postfix/sbin: {}",
+            util::SETUP_HINT
+        );
     }
     Ok(())
 }

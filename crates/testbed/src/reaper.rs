@@ -11,8 +11,8 @@
 //! A test bed dropped normally cleans up itself and kills the reaper first.
 
 use std::io::Write;
-use std::path::Path;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use anyhow::{Context, bail};
@@ -70,7 +70,9 @@ pub(crate) struct Reaper {
 impl Reaper {
     /// Starts a reaper responsible for `dir` (which must be a test bed directory).
     pub(crate) fn spawn(dir: &Path, postfix_bin: &Path) -> anyhow::Result<Reaper> {
-        let dir_text = dir.to_str().context("the test bed directory is not UTF-8")?;
+        let dir_text = dir
+            .to_str()
+            .context("the test bed directory is not UTF-8")?;
         if !dir_text.contains("/mailwarden-testbed-") {
             bail!("refusing to arm a reaper for {dir_text}: not a test bed directory");
         }

@@ -126,7 +126,10 @@ impl Testbed {
             Some(endpoint) => endpoint.addr,
             None => {
                 let names: Vec<&str> = self.endpoints.iter().map(|e| e.name).collect();
-                panic!("no test bed endpoint named {name:?}; known: {}", names.join(", "))
+                panic!(
+                    "no test bed endpoint named {name:?}; known: {}",
+                    names.join(", ")
+                )
             }
         }
     }

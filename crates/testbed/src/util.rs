@@ -26,7 +26,8 @@ pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
 
 /// Like [`find_program`], with an error that says how to install it.
 pub(crate) fn require_program(name: &str) -> anyhow::Result<PathBuf> {
-    find_program(name).with_context(|| format!("`{name}` not found in PATH or /usr/sbin: {SETUP_HINT}"))
+    find_program(name)
+        .with_context(|| format!("`{name}` not found in PATH or /usr/sbin: {SETUP_HINT}"))
 }
 
 /// Runs a command to completion and fails with its output when it exits non-zero.
@@ -142,7 +143,11 @@ pub(crate) fn check_greeting(addr: SocketAddr, greeting: Greeting) -> Result<(),
         match reader.read_line(&mut line) {
             Ok(0) => return Err(format!("{addr} closed the connection after {seen:?}")),
             Ok(_) => {}
-            Err(e) => return Err(format!("reading the greeting of {addr}: {e} (got {seen:?})")),
+            Err(e) => {
+                return Err(format!(
+                    "reading the greeting of {addr}: {e} (got {seen:?})"
+                ));
+            }
         }
         seen.push_str(&line);
         if greeting.is_final(&line) {

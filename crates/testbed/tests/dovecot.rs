@@ -28,19 +28,29 @@ fn login(d: &mut Dialog) -> String {
 fn dovecot_sees_clients_from_another_address() {
     let (mut d, _) = imap_greeting("imap-starttls");
     d.imap("z", "LOGOUT");
-    eventually("a log line with rip=127.0.0.1, lip=127.0.0.2", Duration::from_secs(20), || {
-        std::fs::read_to_string(tb().dovecot_log())
-            .unwrap_or_default()
-            .contains("rip=127.0.0.1, lip=127.0.0.2")
-    });
+    eventually(
+        "a log line with rip=127.0.0.1, lip=127.0.0.2",
+        Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(tb().dovecot_log())
+                .unwrap_or_default()
+                .contains("rip=127.0.0.1, lip=127.0.0.2")
+        },
+    );
 }
 
 #[test]
 fn imap_starttls_refuses_plaintext_login() {
     let (mut d, greeting) = imap_greeting("imap-starttls");
-    assert!(greeting.contains("STARTTLS") && greeting.contains("LOGINDISABLED"), "{greeting}");
+    assert!(
+        greeting.contains("STARTTLS") && greeting.contains("LOGINDISABLED"),
+        "{greeting}"
+    );
     let caps = d.imap("c", "CAPABILITY");
-    assert!(caps[0].contains(" STARTTLS") && caps[0].contains(" LOGINDISABLED"), "{caps:?}");
+    assert!(
+        caps[0].contains(" STARTTLS") && caps[0].contains(" LOGINDISABLED"),
+        "{caps:?}"
+    );
     assert!(!caps[0].contains("AUTH=PLAIN"), "{caps:?}");
     let reply = login(&mut d);
     assert!(reply.starts_with("a NO [PRIVACYREQUIRED]"), "{reply}");
@@ -58,7 +68,11 @@ fn imap_starttls_accepts_login_after_tls() {
         &command,
     );
     assert!(probe.handshake_completed(), "{}", probe.output.all());
-    assert!(probe.output.stdout.contains("a OK"), "{}", probe.output.all());
+    assert!(
+        probe.output.stdout.contains("a OK"),
+        "{}",
+        probe.output.all()
+    );
 }
 
 #[test]
@@ -79,20 +93,38 @@ fn imap_plain_allowed_accepts_plaintext_login() {
 fn imaps_speaks_tls_at_connect() {
     let probe = TlsProbe::run(
         tb().endpoint("imaps"),
-        &["-CAfile", tb().ca_file().to_str().unwrap(), "-crlf", "-ign_eof"],
+        &[
+            "-CAfile",
+            tb().ca_file().to_str().unwrap(),
+            "-crlf",
+            "-ign_eof",
+        ],
         "z LOGOUT\n",
     );
     assert!(probe.handshake_completed(), "{}", probe.output.all());
     assert_eq!(probe.verify_result().as_deref(), Some("0 (ok)"));
-    assert!(probe.output.stdout.contains("* OK [CAPABILITY"), "{}", probe.output.all());
+    assert!(
+        probe.output.stdout.contains("* OK [CAPABILITY"),
+        "{}",
+        probe.output.all()
+    );
     // Over TLS, plaintext mechanisms are on offer.
-    assert!(probe.output.stdout.contains("AUTH=PLAIN"), "{}", probe.output.all());
+    assert!(
+        probe.output.stdout.contains("AUTH=PLAIN"),
+        "{}",
+        probe.output.all()
+    );
 }
 
 #[test]
 fn pop3_plain_has_no_tls_and_accepts_user_pass() {
     let mut d = Dialog::connect(tb().endpoint("pop3-plain"));
-    assert!(d.read_until(|l| l.starts_with("+OK")).pop().unwrap().contains("ready"));
+    assert!(
+        d.read_until(|l| l.starts_with("+OK"))
+            .pop()
+            .unwrap()
+            .contains("ready")
+    );
     d.send("CAPA");
     let capa = d.read_until(|l| l == ".");
     assert!(capa.iter().any(|l| l == "USER"), "{capa:?}");
@@ -113,7 +145,10 @@ fn pop3_starttls_refuses_user_before_tls() {
     assert!(capa.iter().any(|l| l == "STLS"), "{capa:?}");
     assert!(!capa.iter().any(|l| l == "USER"), "{capa:?}");
     let reply = d.pop3(&format!("USER {}", tb().user()));
-    assert!(reply.starts_with("-ERR [AUTH] Plaintext authentication disallowed"), "{reply}");
+    assert!(
+        reply.starts_with("-ERR [AUTH] Plaintext authentication disallowed"),
+        "{reply}"
+    );
 
     let command = format!("USER {}\nPASS {}\nQUIT\n", tb().user(), tb().password());
     let ca = tb().ca_file().to_str().unwrap();
@@ -122,18 +157,31 @@ fn pop3_starttls_refuses_user_before_tls() {
         &["-starttls", "pop3", "-CAfile", ca, "-crlf", "-ign_eof"],
         &command,
     );
-    assert!(probe.output.stdout.contains("+OK Logged in"), "{}", probe.output.all());
+    assert!(
+        probe.output.stdout.contains("+OK Logged in"),
+        "{}",
+        probe.output.all()
+    );
 }
 
 #[test]
 fn pop3s_speaks_tls_at_connect() {
     let probe = TlsProbe::run(
         tb().endpoint("pop3s"),
-        &["-CAfile", tb().ca_file().to_str().unwrap(), "-crlf", "-ign_eof"],
+        &[
+            "-CAfile",
+            tb().ca_file().to_str().unwrap(),
+            "-crlf",
+            "-ign_eof",
+        ],
         "QUIT\n",
     );
     assert!(probe.handshake_completed(), "{}", probe.output.all());
-    assert!(probe.output.stdout.contains("+OK"), "{}", probe.output.all());
+    assert!(
+        probe.output.stdout.contains("+OK"),
+        "{}",
+        probe.output.all()
+    );
 }
 
 #[test]
@@ -141,8 +189,16 @@ fn sieve_offers_starttls_and_no_mechanism_before_it() {
     let mut d = Dialog::connect(tb().endpoint("sieve"));
     let greeting = d.read_until(|l| l.starts_with("OK"));
     assert!(greeting.iter().any(|l| l == "\"STARTTLS\""), "{greeting:?}");
-    assert!(greeting.iter().any(|l| l == "\"SASL\" \"\""), "{greeting:?}");
-    assert!(greeting.iter().any(|l| l.starts_with("\"IMPLEMENTATION\" \"Dovecot")), "{greeting:?}");
+    assert!(
+        greeting.iter().any(|l| l == "\"SASL\" \"\""),
+        "{greeting:?}"
+    );
+    assert!(
+        greeting
+            .iter()
+            .any(|l| l.starts_with("\"IMPLEMENTATION\" \"Dovecot")),
+        "{greeting:?}"
+    );
     d.send("LOGOUT");
     let tls = TlsProbe::starttls(tb().endpoint("sieve"), "sieve", tb().ca_file());
     assert!(tls.handshake_completed(), "{}", tls.output.all());
@@ -150,6 +206,10 @@ fn sieve_offers_starttls_and_no_mechanism_before_it() {
 
 #[test]
 fn dovecot_refuses_tls_1_0() {
-    let probe = TlsProbe::run(tb().endpoint("imaps"), &["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"], "");
+    let probe = TlsProbe::run(
+        tb().endpoint("imaps"),
+        &["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+        "",
+    );
     assert!(!probe.handshake_completed(), "{}", probe.output.all());
 }

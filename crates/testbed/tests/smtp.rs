@@ -15,14 +15,22 @@ fn tb() -> &'static Testbed {
 fn ehlo(name: &str) -> Vec<String> {
     let mut d = Dialog::connect(tb().endpoint(name));
     let greeting = d.smtp_reply();
-    assert!(greeting[0].starts_with("220 mail.test ESMTP"), "{name}: {greeting:?}");
+    assert!(
+        greeting[0].starts_with("220 mail.test ESMTP"),
+        "{name}: {greeting:?}"
+    );
     let reply = d.smtp("EHLO client.test");
-    assert!(reply.last().unwrap().starts_with("250 "), "{name}: {reply:?}");
+    assert!(
+        reply.last().unwrap().starts_with("250 "),
+        "{name}: {reply:?}"
+    );
     reply
 }
 
 fn has_keyword(reply: &[String], keyword: &str) -> bool {
-    reply.iter().any(|l| l[4..].split(' ').next() == Some(keyword))
+    reply
+        .iter()
+        .any(|l| l[4..].split(' ').next() == Some(keyword))
 }
 
 fn auth_line(reply: &[String]) -> Option<&String> {
@@ -35,11 +43,19 @@ fn swaks(args: &[&str]) -> common::ToolOutput {
 
 #[test]
 fn every_plaintext_postfix_listener_greets_as_smtp() {
-    for e in tb().endpoints().iter().filter(|e| e.server == Server::Postfix && !e.implicit_tls) {
+    for e in tb()
+        .endpoints()
+        .iter()
+        .filter(|e| e.server == Server::Postfix && !e.implicit_tls)
+    {
         let mut d = Dialog::connect(e.addr);
         let greeting = d.smtp_reply();
         assert_eq!(greeting.len(), 1, "{}: {greeting:?}", e.name);
-        assert!(greeting[0].starts_with("220 mail.test ESMTP Postfix"), "{}: {greeting:?}", e.name);
+        assert!(
+            greeting[0].starts_with("220 mail.test ESMTP Postfix"),
+            "{}: {greeting:?}",
+            e.name
+        );
         assert_eq!(d.smtp("QUIT")[0], "221 2.0.0 Bye", "{}", e.name);
     }
 }
@@ -57,7 +73,14 @@ fn smtp_mx_offers_starttls_without_auth() {
 #[test]
 fn smtp_mx_discards_what_it_accepts() {
     let addr = tb().endpoint("smtp-mx").to_string();
-    let out = swaks(&["--server", &addr, "--from", "bob@example.test", "--to", "carol@example.org"]);
+    let out = swaks(&[
+        "--server",
+        &addr,
+        "--from",
+        "bob@example.test",
+        "--to",
+        "carol@example.org",
+    ]);
     assert!(out.success, "{}", out.all());
     let queue_id = out
         .stdout
@@ -68,10 +91,15 @@ fn smtp_mx_discards_what_it_accepts() {
         .to_string();
     let log = tb().postfix_log();
     let wanted = "postfix/discard[";
-    eventually("the discard service to take the message", Duration::from_secs(20), || {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        text.lines().any(|l| l.contains(wanted) && l.contains(&queue_id) && l.contains("status=sent"))
-    });
+    eventually(
+        "the discard service to take the message",
+        Duration::from_secs(20),
+        || {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            text.lines()
+                .any(|l| l.contains(wanted) && l.contains(&queue_id) && l.contains("status=sent"))
+        },
+    );
 }
 
 #[test]
@@ -89,7 +117,11 @@ fn smtp_plain_has_no_starttls() {
 fn submission_enforced_refuses_mail_before_starttls() {
     let reply = ehlo("submission-enforced");
     assert!(has_keyword(&reply, "STARTTLS"), "{reply:?}");
-    assert_eq!(auth_line(&reply), None, "AUTH must not be offered before TLS: {reply:?}");
+    assert_eq!(
+        auth_line(&reply),
+        None,
+        "AUTH must not be offered before TLS: {reply:?}"
+    );
     let mut d = Dialog::connect(tb().endpoint("submission-enforced"));
     d.smtp_reply();
     d.smtp("EHLO client.test");
@@ -103,11 +135,24 @@ fn submission_enforced_refuses_mail_before_starttls() {
 fn submission_enforced_authenticates_after_starttls() {
     let addr = tb().endpoint("submission-enforced").to_string();
     let base = ["--server", &addr, "--quit-after", "AUTH", "--auth", "PLAIN"];
-    let user = ["--auth-user", tb().user(), "--auth-password", tb().password()];
+    let user = [
+        "--auth-user",
+        tb().user(),
+        "--auth-password",
+        tb().password(),
+    ];
     let out = swaks(&[&base[..], &user[..], &["--tls"]].concat());
     assert!(out.success, "{}", out.all());
-    assert!(out.stdout.contains("250-AUTH PLAIN LOGIN"), "AUTH offered after TLS: {}", out.all());
-    assert!(out.stdout.contains("235 2.7.0 Authentication successful"), "{}", out.all());
+    assert!(
+        out.stdout.contains("250-AUTH PLAIN LOGIN"),
+        "AUTH offered after TLS: {}",
+        out.all()
+    );
+    assert!(
+        out.stdout.contains("235 2.7.0 Authentication successful"),
+        "{}",
+        out.all()
+    );
 }
 
 #[test]
@@ -126,13 +171,33 @@ fn submission_auth_before_tls_offers_auth_and_accepts_mail_in_plaintext() {
     // The password really goes through Dovecot's auth service in plaintext.
     let addr = tb().endpoint("submission-auth-before-tls").to_string();
     let good = swaks(&[
-        "--server", &addr, "--quit-after", "AUTH", "--auth", "LOGIN",
-        "--auth-user", tb().user(), "--auth-password", tb().password(),
+        "--server",
+        &addr,
+        "--quit-after",
+        "AUTH",
+        "--auth",
+        "LOGIN",
+        "--auth-user",
+        tb().user(),
+        "--auth-password",
+        tb().password(),
     ]);
-    assert!(good.success && good.stdout.contains("235 "), "{}", good.all());
+    assert!(
+        good.success && good.stdout.contains("235 "),
+        "{}",
+        good.all()
+    );
     let bad = swaks(&[
-        "--server", &addr, "--quit-after", "AUTH", "--auth", "PLAIN",
-        "--auth-user", tb().user(), "--auth-password", "wrong-password",
+        "--server",
+        &addr,
+        "--quit-after",
+        "AUTH",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        tb().user(),
+        "--auth-password",
+        "wrong-password",
     ]);
     assert!(!bad.success && bad.stdout.contains("535 "), "{}", bad.all());
 }
@@ -142,25 +207,49 @@ fn smtps_speaks_tls_at_connect() {
     let addr = tb().endpoint("smtps");
     let tls = TlsProbe::run(
         addr,
-        &["-CAfile", tb().ca_file().to_str().unwrap(), "-ign_eof", "-crlf"],
+        &[
+            "-CAfile",
+            tb().ca_file().to_str().unwrap(),
+            "-ign_eof",
+            "-crlf",
+        ],
         "EHLO client.test\nQUIT\n",
     );
     assert!(tls.handshake_completed(), "{}", tls.output.all());
     assert_eq!(tls.verify_result().as_deref(), Some("0 (ok)"));
-    assert!(tls.output.stdout.contains("220 mail.test ESMTP"), "{}", tls.output.all());
-    assert!(tls.output.stdout.contains("250-AUTH PLAIN LOGIN"), "{}", tls.output.all());
+    assert!(
+        tls.output.stdout.contains("220 mail.test ESMTP"),
+        "{}",
+        tls.output.all()
+    );
+    assert!(
+        tls.output.stdout.contains("250-AUTH PLAIN LOGIN"),
+        "{}",
+        tls.output.all()
+    );
 
     // And a plaintext client gets no greeting: the server waits for a ClientHello.
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
     let mut buf = [0u8; 64];
     let read = std::io::Read::read(&mut stream, &mut buf);
     assert!(matches!(&read, Err(e) if common::is_timeout(e)), "{read:?}");
 
     let s = addr.to_string();
     let out = swaks(&[
-        "--server", &s, "--tlsc", "--quit-after", "AUTH", "--auth", "PLAIN",
-        "--auth-user", tb().user(), "--auth-password", tb().password(),
+        "--server",
+        &s,
+        "--tlsc",
+        "--quit-after",
+        "AUTH",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        tb().user(),
+        "--auth-password",
+        tb().password(),
     ]);
     assert!(out.success && out.stdout.contains("235 "), "{}", out.all());
 }
@@ -174,10 +263,19 @@ fn smtp_tls10_negotiates_only_tls_1_0() {
     assert_eq!(v1.protocol().as_deref(), Some("TLSv1"));
     // A client allowing everything still ends up with TLS 1.0.
     let any = TlsProbe::run(addr, &["-starttls", "smtp", "-cipher", weak], "");
-    assert_eq!(any.protocol().as_deref(), Some("TLSv1"), "{}", any.output.all());
+    assert_eq!(
+        any.protocol().as_deref(),
+        Some("TLSv1"),
+        "{}",
+        any.output.all()
+    );
     for modern in ["-tls1_1", "-tls1_2", "-tls1_3"] {
         let probe = TlsProbe::run(addr, &["-starttls", "smtp", modern, "-cipher", weak], "");
-        assert!(!probe.handshake_completed(), "{modern} must fail: {}", probe.output.all());
+        assert!(
+            !probe.handshake_completed(),
+            "{modern} must fail: {}",
+            probe.output.all()
+        );
     }
 }
 
@@ -187,10 +285,19 @@ fn other_postfix_listeners_refuse_tls_1_0_and_1_1() {
         for old in ["-tls1", "-tls1_1"] {
             let args = ["-starttls", "smtp", old, "-cipher", "DEFAULT:@SECLEVEL=0"];
             let probe = TlsProbe::run(tb().endpoint(name), &args, "");
-            assert!(!probe.handshake_completed(), "{name} {old}: {}", probe.output.all());
+            assert!(
+                !probe.handshake_completed(),
+                "{name} {old}: {}",
+                probe.output.all()
+            );
         }
         let modern = TlsProbe::run(tb().endpoint(name), &["-starttls", "smtp", "-tls1_2"], "");
-        assert_eq!(modern.protocol().as_deref(), Some("TLSv1.2"), "{name}: {}", modern.output.all());
+        assert_eq!(
+            modern.protocol().as_deref(),
+            Some("TLSv1.2"),
+            "{name}: {}",
+            modern.output.all()
+        );
     }
 }
 
@@ -198,14 +305,26 @@ fn other_postfix_listeners_refuse_tls_1_0_and_1_1() {
 fn postfix_offers_anonymous_suites_as_by_default() {
     // Postfix's opportunistic and mandatory "medium" cipher lists include aNULL:
     // normal for an MX, a finding on submission. The test bed keeps the default.
-    for (name, starttls) in [("smtp-mx", true), ("submission-enforced", true), ("smtps", false)] {
+    for (name, starttls) in [
+        ("smtp-mx", true),
+        ("submission-enforced", true),
+        ("smtps", false),
+    ] {
         let mut args = vec!["-tls1_2", "-cipher", "aNULL:@SECLEVEL=0"];
         if starttls {
             args.extend(["-starttls", "smtp"]);
         }
         let probe = TlsProbe::run(tb().endpoint(name), &args, "");
-        assert!(probe.handshake_completed(), "{name}: {}", probe.output.all());
-        assert!(probe.output.stdout.contains("Cipher is ADH-"), "{name}: {}", probe.output.all());
+        assert!(
+            probe.handshake_completed(),
+            "{name}: {}",
+            probe.output.all()
+        );
+        assert!(
+            probe.output.stdout.contains("Cipher is ADH-"),
+            "{name}: {}",
+            probe.output.all()
+        );
     }
 }
 
@@ -213,8 +332,16 @@ fn postfix_offers_anonymous_suites_as_by_default() {
 fn banners_disclose_the_version_only_where_intended() {
     let mut d = Dialog::connect(tb().endpoint("smtp-banner-version"));
     let banner = d.smtp_reply().remove(0);
-    let version = run_tool("postconf", &["-dh", "mail_version"], b"", Duration::from_secs(10));
-    let expected = format!("220 mail.test ESMTP Postfix {} (Debian)", version.stdout.trim());
+    let version = run_tool(
+        "postconf",
+        &["-dh", "mail_version"],
+        b"",
+        Duration::from_secs(10),
+    );
+    let expected = format!(
+        "220 mail.test ESMTP Postfix {} (Debian)",
+        version.stdout.trim()
+    );
     assert_eq!(banner, expected);
 
     let mut d = Dialog::connect(tb().endpoint("smtp-mx"));
@@ -226,9 +353,13 @@ fn postfix_logs_to_its_own_file_per_listener() {
     let mut d = Dialog::connect(tb().endpoint("smtp-wrong-name"));
     d.smtp_reply();
     d.smtp("QUIT");
-    eventually("a smtp-wrong-name line in the Postfix log", Duration::from_secs(20), || {
-        std::fs::read_to_string(tb().postfix_log())
-            .unwrap_or_default()
-            .contains("postfix/smtp-wrong-name/smtpd[")
-    });
+    eventually(
+        "a smtp-wrong-name line in the Postfix log",
+        Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(tb().postfix_log())
+                .unwrap_or_default()
+                .contains("postfix/smtp-wrong-name/smtpd[")
+        },
+    );
 }

@@ -37,9 +37,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let text = if options.json { json(&testbed) } else { table(&testbed) };
+    let text = if options.json {
+        json(&testbed)
+    } else {
+        table(&testbed)
+    };
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{text}").and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         // Nobody reads us: there is no point in running.
         return ExitCode::FAILURE;
     }
@@ -58,7 +65,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         Some(other) => return Err(format!("unknown command {other:?}")),
         None => return Err("missing command".to_string()),
     }
-    let mut options = Options { json: false, watch_stdin: true };
+    let mut options = Options {
+        json: false,
+        watch_stdin: true,
+    };
     for arg in args {
         match arg.as_str() {
             "--json" => options.json = true,
@@ -70,10 +80,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
 }
 
 fn table(tb: &Testbed) -> String {
-    let width = tb.endpoints().iter().map(|e| e.name.len()).max().unwrap_or(4);
+    let width = tb
+        .endpoints()
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(4);
     let mut out = format!("{:width$}  {:21}  DESCRIPTION\n", "NAME", "ADDRESS");
     for e in tb.endpoints() {
-        out.push_str(&format!("{:width$}  {:21}  {}\n", e.name, e.addr.to_string(), e.description));
+        out.push_str(&format!(
+            "{:width$}  {:21}  {}\n",
+            e.name,
+            e.addr.to_string(),
+            e.description
+        ));
     }
     out.push_str(&format!(
         "\nCA file:     {}\nuser:        {}\npassword:    {}\nPostfix log: {}\nDovecot log: {}",
@@ -123,7 +143,9 @@ fn json(tb: &Testbed) -> String {
 /// Returns when stdin reaches EOF (if watched), or on SIGINT or SIGTERM.
 fn wait_for_stop(watch_stdin: bool) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
     if watch_stdin {
         // A plain thread: tokio's stdin would hold up the runtime's shutdown.

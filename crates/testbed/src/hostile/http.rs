@@ -47,7 +47,10 @@ pub(crate) fn start_http_on(
         let mut report = Some(report);
         let temp = match &www {
             Some(_) => None,
-            None => tempfile::Builder::new().prefix("mailwarden-testbed-www-").tempdir().ok(),
+            None => tempfile::Builder::new()
+                .prefix("mailwarden-testbed-www-")
+                .tempdir()
+                .ok(),
         };
         let dir = www.or_else(|| temp.as_ref().map(|t| t.path().to_path_buf()));
         if let (Some(python), Some(dir)) = (python3(), dir) {
@@ -60,8 +63,12 @@ pub(crate) fn start_http_on(
             }
         }
         let listener = bind_std();
-        let Ok(addr) = listener.local_addr() else { return };
-        let Ok(listener) = TcpListener::from_std(listener) else { return };
+        let Ok(addr) = listener.local_addr() else {
+            return;
+        };
+        let Ok(listener) = TcpListener::from_std(listener) else {
+            return;
+        };
         if let Some(report) = report.take() {
             report(addr);
         }
@@ -134,7 +141,11 @@ async fn run_python<F: FnOnce(SocketAddr)>(
 /// slow wrapper), else whatever `python3` is in `PATH`.
 fn python3() -> Option<PathBuf> {
     let system = PathBuf::from("/usr/bin/python3");
-    if system.is_file() { Some(system) } else { util::find_program("python3") }
+    if system.is_file() {
+        Some(system)
+    } else {
+        util::find_program("python3")
+    }
 }
 
 async fn serve_400(listener: TcpListener) {

@@ -22,8 +22,14 @@ impl Dialog {
     pub fn connect(addr: SocketAddr) -> Dialog {
         let stream = TcpStream::connect_timeout(&addr, STEP)
             .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        Dialog { stream, buffer: Vec::new(), addr }
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        Dialog {
+            stream,
+            buffer: Vec::new(),
+            addr,
+        }
     }
 
     pub fn send(&mut self, line: &str) {
@@ -82,12 +88,17 @@ impl Dialog {
     /// One POP3 status line.
     pub fn pop3(&mut self, command: &str) -> String {
         self.send(command);
-        self.read_until(|l| l.starts_with("+OK") || l.starts_with("-ERR")).pop().unwrap()
+        self.read_until(|l| l.starts_with("+OK") || l.starts_with("-ERR"))
+            .pop()
+            .unwrap()
     }
 }
 
 pub fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// What a command-line tool did.
@@ -167,7 +178,18 @@ impl TlsProbe {
     /// STARTTLS (`proto` = smtp, imap, pop3, sieve), verifying against `ca`.
     pub fn starttls(addr: SocketAddr, proto: &str, ca: &Path) -> TlsProbe {
         let ca = ca.to_str().unwrap();
-        TlsProbe::run(addr, &["-starttls", proto, "-CAfile", ca, "-servername", "mail.test"], "")
+        TlsProbe::run(
+            addr,
+            &[
+                "-starttls",
+                proto,
+                "-CAfile",
+                ca,
+                "-servername",
+                "mail.test",
+            ],
+            "",
+        )
     }
 
     /// Implicit TLS, verifying against `ca`.
@@ -178,7 +200,10 @@ impl TlsProbe {
 
     /// True when a cipher was negotiated (handshake completed).
     pub fn handshake_completed(&self) -> bool {
-        self.output.stdout.lines().any(|l| l.starts_with("New, ") && !l.contains("(NONE)"))
+        self.output
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("New, ") && !l.contains("(NONE)"))
     }
 
     /// The negotiated protocol from the session summary, e.g. "TLSv1.3"
@@ -188,26 +213,30 @@ impl TlsProbe {
             return None;
         }
         self.output.stdout.lines().find_map(|l| {
-            let rest = l.trim().strip_prefix("Protocol")?.trim_start().strip_prefix(':')?;
+            let rest = l
+                .trim()
+                .strip_prefix("Protocol")?
+                .trim_start()
+                .strip_prefix(':')?;
             Some(rest.trim().to_string())
         })
     }
 
     /// "Verify return code: N (text)".
     pub fn verify_result(&self) -> Option<String> {
-        self.output
-            .stdout
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().strip_prefix("Verify return code: ").map(str::to_string))
+        self.output.stdout.lines().rev().find_map(|l| {
+            l.trim()
+                .strip_prefix("Verify return code: ")
+                .map(str::to_string)
+        })
     }
 
     /// The server's leaf certificate in PEM.
     pub fn leaf_pem(&self) -> String {
         let text = &self.output.stdout;
-        let begin = text.find("-----BEGIN CERTIFICATE-----").unwrap_or_else(|| {
-            panic!("no certificate in s_client output:\n{}", self.output.all())
-        });
+        let begin = text
+            .find("-----BEGIN CERTIFICATE-----")
+            .unwrap_or_else(|| panic!("no certificate in s_client output:\n{}", self.output.all()));
         let end_marker = "-----END CERTIFICATE-----";
         let end = text[begin..].find(end_marker).unwrap() + begin + end_marker.len();
         format!("{}\n", &text[begin..end])
@@ -237,7 +266,10 @@ pub fn file_fingerprint(path: &Path) -> String {
 pub fn eventually(what: &str, timeout: Duration, mut probe: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !probe() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -246,7 +278,9 @@ pub fn eventually(what: &str, timeout: Duration, mut probe: impl FnMut() -> bool
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rfind(')').and_then(|i| stat[i + 1..].trim_start().chars().next());
+            let state = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 1..].trim_start().chars().next());
             !matches!(state, Some('Z' | 'X'))
         }
         Err(_) => false,
