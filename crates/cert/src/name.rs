@@ -115,8 +115,8 @@ mod tests {
             subject: "CN=mx.example.org".to_owned(),
             issuer: "CN=Test CA".to_owned(),
             serial: "01".to_owned(),
-            not_before: jiff::Timestamp::UNIX_EPOCH,
-            not_after: jiff::Timestamp::UNIX_EPOCH,
+            not_before: None,
+            not_after: None,
             dns_names: dns.iter().map(|s| (*s).to_owned()).collect(),
             ip_addresses: ips.iter().map(|s| (*s).to_owned()).collect(),
             public_key: PublicKeyInfo {

@@ -29,7 +29,7 @@ const BASIC_CONSTRAINTS: &str = "2.5.29.19";
 /// * the outer structure is broken (e.g. truncated signature) but the to-be-signed part parses:
 ///   fields come from it (the signature algorithm from its inner `signature` field),
 ///   `self_signed` is false;
-/// * nothing parses: empty strings and lists, `not_before` = `not_after` = the Unix epoch,
+/// * nothing parses: empty strings and lists, `not_before` and `not_after` absent,
 ///   `public_key.algorithm` "unknown", `signature_algorithm` "unknown".
 ///
 /// Field conventions: `subject`/`issuer` as RFC 4514 strings (most specific RDN first, e.g.
@@ -77,8 +77,8 @@ struct Facts {
     subject: String,
     issuer: String,
     serial: String,
-    not_before: Timestamp,
-    not_after: Timestamp,
+    not_before: Option<Timestamp>,
+    not_after: Option<Timestamp>,
     dns_names: Vec<String>,
     ip_addresses: Vec<String>,
     public_key: PublicKeyInfo,
@@ -95,8 +95,8 @@ impl Default for Facts {
             subject: String::new(),
             issuer: String::new(),
             serial: String::new(),
-            not_before: Timestamp::UNIX_EPOCH,
-            not_after: Timestamp::UNIX_EPOCH,
+            not_before: None,
+            not_after: None,
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),
             public_key: PublicKeyInfo {
@@ -128,12 +128,12 @@ impl Facts {
         self.read_extensions(tbs);
     }
 
-    fn timestamp(&mut self, time: &ASN1Time, field: &str) -> Timestamp {
+    fn timestamp(&mut self, time: &ASN1Time, field: &str) -> Option<Timestamp> {
         match Timestamp::from_second(time.timestamp()) {
-            Ok(timestamp) => timestamp,
+            Ok(timestamp) => Some(timestamp),
             Err(_) => {
                 self.problem(format!("{field} {time} is out of range"));
-                Timestamp::UNIX_EPOCH
+                None
             }
         }
     }

@@ -26,8 +26,14 @@ fn valid_chain_facts() {
     );
     assert_eq!(leaf.dns_names, ["mx.example.org", "mail.example.org"]);
     assert!(leaf.ip_addresses.is_empty());
-    assert_eq!(leaf.not_before, "2025-01-01T00:00:00Z".parse().unwrap());
-    assert_eq!(leaf.not_after, "2027-01-01T00:00:00Z".parse().unwrap());
+    assert_eq!(
+        leaf.not_before,
+        Some("2025-01-01T00:00:00Z".parse().unwrap())
+    );
+    assert_eq!(
+        leaf.not_after,
+        Some("2027-01-01T00:00:00Z".parse().unwrap())
+    );
     assert_eq!(leaf.public_key.algorithm, "ecdsa");
     assert_eq!(leaf.public_key.bits, Some(256));
     assert_eq!(leaf.public_key.curve.as_deref(), Some("P-256"));

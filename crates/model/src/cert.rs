@@ -30,10 +30,12 @@ pub struct Certificate {
     pub issuer: String,
     /// Serial number, hex.
     pub serial: String,
-    /// Start of validity.
-    pub not_before: Timestamp,
-    /// End of validity.
-    pub not_after: Timestamp,
+    /// Start of validity; absent when the certificate could not be parsed that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
+    /// End of validity; absent when the certificate could not be parsed that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<Timestamp>,
     /// DNS names from subjectAltName.
     pub dns_names: Vec<String>,
     /// IP addresses from subjectAltName.
@@ -73,7 +75,8 @@ pub struct PublicKeyInfo {
 pub struct ChainValidation {
     /// True when a path to a trust anchor was built and every certificate is valid now.
     pub trusted: bool,
-    /// The validation error when not trusted, e.g. "UnknownIssuer", "CertExpired".
+    /// The validation error when not trusted: one of the stable names listed in
+    /// `mailwarden_cert::VALIDATION_ERRORS` (`unknown-issuer`, `expired`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Which anchors were used: "mozilla" and/or "ca-file:PATH".

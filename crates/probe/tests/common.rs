@@ -90,7 +90,10 @@ pub fn implicit_handshake(obs: &EndpointObservation) -> &TlsHandshake {
 }
 
 pub fn enforcement(obs: &EndpointObservation) -> &[EnforcementProbe] {
-    obs.plaintext.as_ref().map(|p| p.enforcement.as_slice()).unwrap_or(&[])
+    obs.plaintext
+        .as_ref()
+        .map(|p| p.enforcement.as_slice())
+        .unwrap_or(&[])
 }
 
 pub fn lines_text<T>(a: &Attempt<Vec<T>>) -> String
@@ -98,6 +101,11 @@ where
     T: std::fmt::Display,
 {
     a.value()
-        .map(|v| v.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n"))
+        .map(|v| {
+            v.iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
         .unwrap_or_default()
 }

@@ -15,7 +15,10 @@ fn mx_offers_starttls_and_completes_a_modern_handshake() {
     assert_eq!(obs.state, PortState::Open);
     assert_eq!(obs.protocol, Some(Protocol::Smtp));
     let greeting = common::lines_text(&obs.plaintext.as_ref().unwrap().greeting);
-    assert!(greeting.starts_with("220 mail.test ESMTP Postfix"), "{greeting}");
+    assert!(
+        greeting.starts_with("220 mail.test ESMTP Postfix"),
+        "{greeting}"
+    );
     let before = caps(&obs);
     assert_eq!(before.command, "EHLO mailwarden.invalid");
     assert!(before.starttls);
@@ -28,7 +31,15 @@ fn mx_offers_starttls_and_completes_a_modern_handshake() {
     let hs = starttls_handshake(&obs);
     assert!(hs.completed, "{hs:#?}");
     assert_eq!(hs.version, Some(TlsVersion::TLS13));
-    assert!(hs.cipher_suite.as_ref().unwrap().name.as_deref().unwrap().starts_with("TLS_AES_"));
+    assert!(
+        hs.cipher_suite
+            .as_ref()
+            .unwrap()
+            .name
+            .as_deref()
+            .unwrap()
+            .starts_with("TLS_AES_")
+    );
     let chain = hs.certificate_chain.as_ref().unwrap();
     assert!(chain.validation.trusted, "{:?}", chain.validation);
     assert!(chain.name_check.matched);
@@ -44,7 +55,9 @@ fn smtp_without_starttls_is_seen_as_such() {
     assert_eq!(obs.state, PortState::Open);
     assert!(!caps(&obs).starttls);
     let st = &obs.plaintext.as_ref().unwrap().starttls;
-    assert!(matches!(st, mailwarden_model::Attempt::Skipped { reason } if reason.contains("not advertised")));
+    assert!(
+        matches!(st, mailwarden_model::Attempt::Skipped { reason } if reason.contains("not advertised"))
+    );
 }
 
 #[test]
@@ -52,7 +65,11 @@ fn enforcing_submission_refuses_mail_before_tls_and_hides_auth() {
     let obs = probe("submission-enforced", Some(ServiceRole::Submission));
     let before = caps(&obs);
     assert!(before.starttls);
-    assert!(before.auth_mechanisms.is_empty(), "{:?}", before.auth_mechanisms);
+    assert!(
+        before.auth_mechanisms.is_empty(),
+        "{:?}",
+        before.auth_mechanisms
+    );
     let probes = enforcement(&obs);
     assert_eq!(probes.len(), 1);
     assert_eq!(probes[0].kind, EnforcementKind::SmtpMailBeforeTls);
@@ -96,11 +113,17 @@ fn tls10_only_server_fails_the_modern_handshake_and_shows_its_version() {
     let hs = starttls_handshake(&obs);
     assert!(!hs.completed);
     assert!(hs.failure.is_some());
-    let legacy = hs.legacy_hello.as_ref().expect("legacy hello after failure");
+    let legacy = hs
+        .legacy_hello
+        .as_ref()
+        .expect("legacy hello after failure");
     assert_eq!(legacy.version, Some(TlsVersion::TLS10), "{legacy:?}");
     assert!(legacy.cipher_suite.is_some());
     // TLS 1.0 sends the certificate in clear: the chain is known anyway.
-    let chain = hs.certificate_chain.as_ref().expect("chain from the legacy flight");
+    let chain = hs
+        .certificate_chain
+        .as_ref()
+        .expect("chain from the legacy flight");
     assert_eq!(chain.leaf().unwrap().dns_names[0], "mail.test");
     assert_eq!(obs.connections, 2, "one dialog plus one legacy hello");
 }
@@ -108,7 +131,10 @@ fn tls10_only_server_fails_the_modern_handshake_and_shows_its_version() {
 fn leaf_chain(name: &str) -> mailwarden_model::CertificateChain {
     let obs = probe(name, Some(ServiceRole::Smtp));
     let hs = starttls_handshake(&obs);
-    assert!(hs.completed, "{name}: a bad certificate must not break the handshake: {hs:#?}");
+    assert!(
+        hs.completed,
+        "{name}: a bad certificate must not break the handshake: {hs:#?}"
+    );
     hs.certificate_chain.clone().unwrap()
 }
 
@@ -118,23 +144,34 @@ fn certificate_facts_of_bad_certificates() {
     let expired = leaf_chain("smtp-expired");
     assert!(!expired.validation.trusted);
     assert_eq!(expired.validation.error.as_deref(), Some("expired"));
-    assert!(expired.leaf().unwrap().not_after < now);
+    assert!(expired.leaf().unwrap().not_after.unwrap() < now);
 
     let future = leaf_chain("smtp-not-yet-valid");
     assert_eq!(future.validation.error.as_deref(), Some("not-valid-yet"));
-    assert!(future.leaf().unwrap().not_before > now);
+    assert!(future.leaf().unwrap().not_before.unwrap() > now);
 
     let expiring = leaf_chain("smtp-expiring");
     assert!(expiring.validation.trusted);
-    let left = expiring.leaf().unwrap().not_after.duration_since(now);
-    assert!(left.as_secs() < 11 * 86400 && left.as_secs() > 8 * 86400, "{left:?}");
+    let left = expiring
+        .leaf()
+        .unwrap()
+        .not_after
+        .unwrap()
+        .duration_since(now);
+    assert!(
+        left.as_secs() < 11 * 86400 && left.as_secs() > 8 * 86400,
+        "{left:?}"
+    );
 
     let selfsigned = leaf_chain("smtp-self-signed");
     assert!(selfsigned.leaf().unwrap().self_signed);
     assert!(!selfsigned.validation.trusted);
 
     let wrong = leaf_chain("smtp-wrong-name");
-    assert!(wrong.validation.trusted, "path validation is separate from the name");
+    assert!(
+        wrong.validation.trusted,
+        "path validation is separate from the name"
+    );
     assert!(!wrong.name_check.matched);
     assert_eq!(wrong.leaf().unwrap().dns_names, ["other.test"]);
 
@@ -143,7 +180,11 @@ fn certificate_facts_of_bad_certificates() {
     assert_eq!(small.leaf().unwrap().public_key.bits, Some(1024));
 
     let sha1 = leaf_chain("smtp-sha1");
-    assert!(sha1.leaf().unwrap().signature_algorithm.contains("sha1"), "{}", sha1.leaf().unwrap().signature_algorithm);
+    assert!(
+        sha1.leaf().unwrap().signature_algorithm.contains("sha1"),
+        "{}",
+        sha1.leaf().unwrap().signature_algorithm
+    );
 }
 
 #[test]
@@ -157,7 +198,10 @@ fn rsa1024_handshake_signature_is_recorded_not_fatal() {
 #[test]
 fn banner_with_version_is_kept_raw() {
     let obs = probe("smtp-banner-version", Some(ServiceRole::Smtp));
-    assert_eq!(caps(&obs).implementation.as_deref(), Some("mail.test ESMTP Postfix 3.7.11 (Debian)"));
+    assert_eq!(
+        caps(&obs).implementation.as_deref(),
+        Some("mail.test ESMTP Postfix 3.7.11 (Debian)")
+    );
 }
 
 #[test]
@@ -185,7 +229,11 @@ fn imap_that_reads_plaintext_passwords() {
     assert!(!before.login_disabled);
     assert!(before.auth_mechanisms.contains(&"PLAIN".to_owned()));
     let login = &enforcement(&obs)[0];
-    assert_eq!(login.outcome, EnforcementOutcome::AcceptedWithoutTls, "{login:?}");
+    assert_eq!(
+        login.outcome,
+        EnforcementOutcome::AcceptedWithoutTls,
+        "{login:?}"
+    );
     assert!(common::lines_text(&login.reply).contains("AUTHENTICATIONFAILED"));
 }
 
@@ -198,7 +246,15 @@ fn implicit_imap_and_pop3() {
         let obs = probe(name, Some(role));
         assert_eq!(obs.protocol, Some(protocol), "{name}");
         assert!(implicit_handshake(&obs).completed, "{name}");
-        assert!(obs.implicit_tls.as_ref().unwrap().capabilities.value().is_some(), "{name}");
+        assert!(
+            obs.implicit_tls
+                .as_ref()
+                .unwrap()
+                .capabilities
+                .value()
+                .is_some(),
+            "{name}"
+        );
     }
 }
 
@@ -217,7 +273,11 @@ fn pop3_without_tls_takes_user_in_plaintext() {
 fn pop3_with_stls_refuses_user_before_tls() {
     let obs = probe("pop3-starttls", Some(ServiceRole::Pop3));
     let user = &enforcement(&obs)[0];
-    assert_eq!(user.outcome, EnforcementOutcome::RefusedTlsRequired, "{user:?}");
+    assert_eq!(
+        user.outcome,
+        EnforcementOutcome::RefusedTlsRequired,
+        "{user:?}"
+    );
     assert_eq!(starttls(&obs).command, "STLS");
     assert!(starttls_handshake(&obs).completed);
     let after = starttls(&obs).capabilities_after_tls.value().unwrap();
@@ -231,7 +291,13 @@ fn managesieve_lists_sasl_only_after_tls() {
     let before = caps(&obs);
     assert!(before.starttls);
     assert!(before.auth_mechanisms.is_empty());
-    assert!(before.implementation.as_deref().unwrap().contains("Pigeonhole"));
+    assert!(
+        before
+            .implementation
+            .as_deref()
+            .unwrap()
+            .contains("Pigeonhole")
+    );
     assert!(starttls_handshake(&obs).completed);
     let after = starttls(&obs).capabilities_after_tls.value().unwrap();
     assert!(after.auth_mechanisms.contains(&"PLAIN".to_owned()));
@@ -260,7 +326,10 @@ fn protocol_is_recognized_whatever_the_port() {
 fn smtp_on_a_submission_role_gets_the_mail_probe_but_an_mx_role_does_not() {
     let as_submission = probe("smtp-mx", Some(ServiceRole::Submission));
     assert_eq!(enforcement(&as_submission).len(), 1);
-    assert_eq!(enforcement(&as_submission)[0].outcome, EnforcementOutcome::AcceptedWithoutTls);
+    assert_eq!(
+        enforcement(&as_submission)[0].outcome,
+        EnforcementOutcome::AcceptedWithoutTls
+    );
     let as_mx = probe("smtp-mx", Some(ServiceRole::Smtp));
     assert!(enforcement(&as_mx).is_empty());
 }
@@ -271,7 +340,10 @@ fn plaintext_service_on_an_implicit_tls_port_is_noticed() {
     let obs = probe("smtp-plain", Some(ServiceRole::Submissions));
     let hs = implicit_handshake(&obs);
     assert!(!hs.completed);
-    let plain = obs.plaintext.as_ref().expect("plaintext check after the failed handshake");
+    let plain = obs
+        .plaintext
+        .as_ref()
+        .expect("plaintext check after the failed handshake");
     assert!(common::lines_text(&plain.greeting).starts_with("220"));
     assert_eq!(obs.protocol, Some(Protocol::Smtp));
 }

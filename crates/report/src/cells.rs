@@ -64,13 +64,17 @@ pub(crate) fn certificate(obs: &EndpointObservation, now: Timestamp) -> String {
     let name = common_name(&leaf.subject)
         .or_else(|| leaf.dns_names.first().map(String::as_str))
         .unwrap_or(&leaf.subject);
-    let days = (leaf.not_after.as_second() - now.as_second()).div_euclid(86_400);
-    let validity = if leaf.not_after < now {
-        format!("expired {}d ago", -days)
-    } else if leaf.not_before > now {
-        "not yet valid".to_owned()
-    } else {
-        format!("{days}d left")
+    let validity = match (leaf.not_before, leaf.not_after) {
+        (_, Some(not_after)) if not_after < now => {
+            let days = (not_after.as_second() - now.as_second()).div_euclid(86_400);
+            format!("expired {}d ago", -days)
+        }
+        (Some(not_before), _) if not_before > now => "not yet valid".to_owned(),
+        (_, Some(not_after)) => {
+            let days = (not_after.as_second() - now.as_second()).div_euclid(86_400);
+            format!("{days}d left")
+        }
+        (_, None) => "validity unknown".to_owned(),
     };
     format!(
         "{}, {validity}, {}, {}",

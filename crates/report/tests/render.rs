@@ -26,7 +26,7 @@ fn fixture_report() -> ScanReport {
             )
             .chain(|c| {
                 if let Some(leaf) = c.certificates.first_mut() {
-                    leaf.not_after = days(20);
+                    leaf.not_after = Some(days(20));
                 }
             })
             .build(),

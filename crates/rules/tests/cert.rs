@@ -10,7 +10,7 @@ use mailwarden_rules::fixtures::*;
 fn leaf_expiring(days_from_scan: i64) -> impl Fn(&mut mailwarden_model::CertificateChain) {
     move |c| {
         if let Some(leaf) = c.certificates.first_mut() {
-            leaf.not_after = days(days_from_scan);
+            leaf.not_after = Some(days(days_from_scan));
         }
     }
 }
@@ -45,7 +45,7 @@ fn an_expired_intermediate_is_named_as_such() {
     let obs = implicit(993, Protocol::Imap)
         .chain(|c| {
             if let Some(i) = c.certificates.get_mut(1) {
-                i.not_after = days(-1);
+                i.not_after = Some(days(-1));
             }
         })
         .build();
@@ -81,7 +81,7 @@ fn a_certificate_from_the_future_is_not_yet_valid() {
     let obs = smtp(587)
         .chain(|c| {
             if let Some(leaf) = c.certificates.first_mut() {
-                leaf.not_before = days(2);
+                leaf.not_before = Some(days(2));
             }
         })
         .build();
@@ -148,7 +148,7 @@ fn a_time_error_from_the_validator_is_left_to_the_validity_rules() {
             c.validation.trusted = false;
             c.validation.error = Some("expired".to_owned());
             if let Some(leaf) = c.certificates.first_mut() {
-                leaf.not_after = days(-1);
+                leaf.not_after = Some(days(-1));
             }
         })
         .build();
@@ -275,7 +275,7 @@ fn a_chain_seen_in_a_failed_handshake_is_still_judged() {
     let mut hs = failed_handshake(None);
     let mut chain = good_chain(HOST);
     if let Some(leaf) = chain.certificates.first_mut() {
-        leaf.not_after = days(-10);
+        leaf.not_after = Some(days(-10));
     }
     hs.certificate_chain = Some(chain);
     let a = assess_one(smtp(587).starttls_handshake(hs).build());

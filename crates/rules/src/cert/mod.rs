@@ -137,8 +137,8 @@ pub(crate) fn cert_lines(cert: &Certificate) -> Vec<Line> {
     fact_lines([
         format!("subject: {}", cert.subject),
         format!("issuer: {}", cert.issuer),
-        format!("notBefore: {}", cert.not_before),
-        format!("notAfter: {}", cert.not_after),
+        format!("notBefore: {}", optional_time(cert.not_before)),
+        format!("notAfter: {}", optional_time(cert.not_after)),
         format!("sha256: {}", cert.sha256),
     ])
 }
@@ -185,4 +185,8 @@ mod tests {
         assert_eq!(days_between(now, later), 7);
         assert_eq!(days_between(now, earlier), -1);
     }
+}
+
+fn optional_time(t: Option<jiff::Timestamp>) -> String {
+    t.map_or_else(|| "(unparsable)".to_owned(), |t| t.to_string())
 }

@@ -77,14 +77,17 @@ pub(crate) const CERTIFICATE_EXPIRES_WITHIN_30_DAYS: Rule = Rule {
 fn expired(ep: &Endpoint<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
     for seen in facts::chains(ep.obs) {
-        for (i, cert) in relevant(seen.chain).filter(|(_, c)| c.not_after < ep.scan_time) {
-            let days = -days_between(ep.scan_time, cert.not_after);
+        for (i, cert, not_after) in relevant(seen.chain)
+            .filter_map(|(i, c)| Some((i, c, c.not_after?)))
+            .filter(|(_, _, t)| *t < ep.scan_time)
+        {
+            let days = -days_between(ep.scan_time, not_after);
             hits.push(Hit::new(
                 format!(
                     "{} ({}) expired on {} ({} before the scan).",
                     capitalized(which(i)),
                     cert.subject,
-                    cert.not_after,
+                    not_after,
                     day_count(days)
                 ),
                 cert_evidence(&seen, i, cert),
@@ -97,13 +100,16 @@ fn expired(ep: &Endpoint<'_>) -> Vec<Hit> {
 fn not_yet_valid(ep: &Endpoint<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
     for seen in facts::chains(ep.obs) {
-        for (i, cert) in relevant(seen.chain).filter(|(_, c)| c.not_before > ep.scan_time) {
+        for (i, cert, not_before) in relevant(seen.chain)
+            .filter_map(|(i, c)| Some((i, c, c.not_before?)))
+            .filter(|(_, _, t)| *t > ep.scan_time)
+        {
             hits.push(Hit::new(
                 format!(
                     "{} ({}) is not valid before {}.",
                     capitalized(which(i)),
                     cert.subject,
-                    cert.not_before
+                    not_before
                 ),
                 cert_evidence(&seen, i, cert),
             ));
@@ -118,12 +124,14 @@ fn soonest_expiry<'a>(
     seen: &ChainSeen<'a>,
     now: Timestamp,
 ) -> Option<(usize, &'a Certificate, i64)> {
-    if relevant(seen.chain).any(|(_, c)| c.not_after < now) {
+    // Certificates whose dates could not be parsed are left out: unknown is not expired.
+    if relevant(seen.chain).any(|(_, c)| c.not_after.is_some_and(|t| t < now)) {
         return None;
     }
     relevant(seen.chain)
-        .min_by_key(|(_, c)| c.not_after)
-        .map(|(i, c)| (i, c, c.not_after.as_second() - now.as_second()))
+        .filter_map(|(i, c)| Some((i, c, c.not_after?)))
+        .min_by_key(|(_, _, t)| *t)
+        .map(|(i, c, t)| (i, c, t.as_second() - now.as_second()))
 }
 
 fn expiring(ep: &Endpoint<'_>, more_than_days: i64, at_most_days: i64) -> Vec<Hit> {
@@ -143,7 +151,7 @@ fn expiring(ep: &Endpoint<'_>, more_than_days: i64, at_most_days: i64) -> Vec<Hi
                 "{} ({}) expires on {} ({} after the scan).",
                 capitalized(which(i)),
                 cert.subject,
-                cert.not_after,
+                cert.not_after.map(|t| t.to_string()).unwrap_or_default(),
                 day_count(days)
             ),
             cert_evidence(&seen, i, cert),
