@@ -101,9 +101,11 @@ fn trust(chain: &CertificateChain) -> &'static str {
 fn auth_offers(protocol: Option<Protocol>, caps: &Capabilities) -> Vec<String> {
     let mut offers = caps.auth_mechanisms.clone();
     match protocol {
-        Some(Protocol::Imap) if !caps.login_disabled => offers.push("LOGIN".to_owned()),
+        // The protocol's own password commands, told apart from SASL names
+        // (IMAP's LOGIN command is not the SASL LOGIN mechanism).
+        Some(Protocol::Imap) if !caps.login_disabled => offers.push("cmd:LOGIN".to_owned()),
         Some(Protocol::Pop3) if caps.keywords.iter().any(|k| k == "USER") => {
-            offers.push("USER".to_owned());
+            offers.push("cmd:USER".to_owned());
         }
         _ => {}
     }
@@ -144,9 +146,20 @@ pub(crate) fn auth(obs: &EndpointObservation) -> String {
     format!("{} / {}", offers_cell(before), offers_cell(inside))
 }
 
-/// The first line the server said (greeting in plaintext, else over TLS, else
-/// a non-mail reply), escaped and truncated.
+/// The software banner (the implementation string the capabilities carry),
+/// else the first line the server said (greeting in plaintext, else over TLS,
+/// else a non-mail reply), escaped and truncated.
 pub(crate) fn banner(obs: &EndpointObservation) -> String {
+    let implementation = [
+        obs.plaintext.as_ref().and_then(|p| p.capabilities.value()),
+        obs.implicit_tls.as_ref().and_then(|i| i.capabilities.value()),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|c| c.implementation.as_deref());
+    if let Some(text) = implementation {
+        return truncate(&mailwarden_model::Line::from(text).to_string(), BANNER_CHARS);
+    }
     let plaintext = obs.plaintext.as_ref().and_then(|p| p.greeting.value());
     let implicit = obs.implicit_tls.as_ref().and_then(|i| i.greeting.value());
     let first = [plaintext, implicit]
