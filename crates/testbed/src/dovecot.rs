@@ -152,15 +152,8 @@ impl Dovecot {
             ),
         )?;
 
-        let mut ports = Vec::with_capacity(LISTENERS.len());
-        for spec in &LISTENERS {
-            ports.push(
-                util::free_ports(spec.ip, 1)?
-                    .first()
-                    .copied()
-                    .unwrap_or_default(),
-            );
-        }
+        let ips: Vec<Ipv4Addr> = LISTENERS.iter().map(|spec| spec.ip).collect();
+        let ports = util::free_ports(&ips)?;
         let endpoints: Vec<Endpoint> = LISTENERS
             .iter()
             .zip(&ports)

@@ -78,7 +78,7 @@ impl Postfix {
             .with_context(|| format!("cannot chown {} to postfix", data_dir.display()))?;
 
         let specs = listener_specs(pki);
-        let ports = util::free_ports(POSTFIX_IP, specs.len())?;
+        let ports = util::free_ports(&vec![POSTFIX_IP; specs.len()])?;
         let log_file = dir.join("postfix.log");
         std::fs::write(
             conf_dir.join("main.cf"),

@@ -47,16 +47,16 @@ pub(crate) fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// Reserves `n` distinct free TCP ports on `ip`.
+/// Reserves one free TCP port on each address of `ips` (an address may repeat).
 ///
 /// All listeners are held until every port is chosen, so the kernel cannot
 /// hand the same port out twice; they are released on return, and the server
 /// binds them a moment later. Another process could take one in between; the
 /// callers retry a start that fails with "address in use".
-pub(crate) fn free_ports(ip: Ipv4Addr, n: usize) -> anyhow::Result<Vec<u16>> {
-    let mut held = Vec::with_capacity(n);
-    for _ in 0..n {
-        let listener = TcpListener::bind((ip, 0)).with_context(|| {
+pub(crate) fn free_ports(ips: &[Ipv4Addr]) -> anyhow::Result<Vec<u16>> {
+    let mut held = Vec::with_capacity(ips.len());
+    for ip in ips {
+        let listener = TcpListener::bind((*ip, 0)).with_context(|| {
             format!("cannot bind a TCP port on {ip}: is the loopback interface up?")
         })?;
         held.push(listener);
@@ -261,4 +261,73 @@ pub(crate) fn make_traversable(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("cannot chmod 755 {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_programs_point_at_the_setup_script() {
+        let e = require_program("mailwarden-no-such-program").unwrap_err();
+        assert!(format!("{e}").contains("scripts/setup-debian.sh"), "{e}");
+    }
+
+    #[test]
+    fn tokens_are_alphanumeric_and_distinct() {
+        let a = random_token(20).unwrap();
+        let b = random_token(20).unwrap();
+        assert_eq!(a.len(), 20);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn free_ports_are_distinct_per_address() {
+        let ports = free_ports(&[Ipv4Addr::LOCALHOST; 8]).unwrap();
+        let mut unique = ports.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 8, "{ports:?}");
+    }
+
+    #[test]
+    fn a_reaped_child_is_not_alive() {
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!process_alive(pid));
+        assert!(process_alive(std::process::id()));
+    }
+
+    #[test]
+    fn greeting_check_reads_multiline_smtp() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(b"220-first\r\n220 mail.test ESMTP\r\n")
+                .unwrap();
+            let mut buf = [0u8; 16];
+            let _ = std::io::Read::read(&mut s, &mut buf);
+        });
+        check_greeting(addr, Greeting::Smtp).unwrap();
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn greeting_check_rejects_the_wrong_protocol() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(b"+OK Dovecot ready.\r\n").unwrap();
+        });
+        let e = check_greeting(addr, Greeting::Smtp).unwrap_err();
+        assert!(
+            e.contains("closed") || e.contains("no Smtp greeting"),
+            "{e}"
+        );
+        server.join().unwrap();
+    }
 }

@@ -91,7 +91,7 @@ async fn run_python<F: FnOnce(SocketAddr)>(
     dir: &std::path::Path,
     report: &mut Option<F>,
 ) -> PythonOutcome {
-    let Ok(ports) = util::free_ports(Ipv4Addr::LOCALHOST, 1) else {
+    let Ok(ports) = util::free_ports(&[Ipv4Addr::LOCALHOST]) else {
         return PythonOutcome::Unusable;
     };
     let Some(&port) = ports.first() else {
