@@ -308,3 +308,37 @@ fn logs_are_inside_the_testbed_directory() {
             .starts_with("mailwarden-testbed-")
     );
 }
+
+#[tokio::test]
+async fn starts_and_drops_inside_an_async_test() {
+    // Blocking start and drop from a runtime thread: neither may panic
+    // ("cannot drop a runtime in an async context") nor deadlock.
+    let tb = Testbed::start().unwrap();
+    let mut s = tokio::net::TcpStream::connect(tb.endpoint("drip"))
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4];
+    tokio::io::AsyncReadExt::read_exact(&mut s, &mut buf)
+        .await
+        .unwrap();
+    assert_eq!(&buf, b"220 ");
+    let fp = Footprint::of(&tb);
+    drop(tb);
+    fp.assert_gone();
+}
+
+#[test]
+fn binary_rejects_unknown_arguments() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mailwarden-testbed"))
+        .args(["up", "--frobnicate"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown option \"--frobnicate\"") && err.contains("usage:"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

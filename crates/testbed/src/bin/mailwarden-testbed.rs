@@ -14,8 +14,12 @@ scripts/setup-debian.sh) plus hostile fake servers, prints the endpoint table
 and the CA file, then runs until stdin closes or SIGINT/SIGTERM arrives, and
 stops everything it started.
 
-  --json      print one line of JSON instead of the table
-  --no-stdin  ignore stdin (run until a signal), e.g. when stdin is /dev/null";
+  --json      print one line of JSON instead of the table: keys ca_file, dir,
+              user, password, postfix_log, dovecot_log, pids {postfix, dovecot,
+              reaper}, endpoints [{name, addr, ip, port, description, server,
+              protocol, implicit_tls}]
+  --no-stdin  ignore stdin (run until a signal), e.g. when stdin is /dev/null,
+              as it is for `cmd &` in a script";
 
 struct Options {
     json: bool,
@@ -23,11 +27,26 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(
+        args.first().map(String::as_str),
+        Some("-h" | "--help" | "help")
+    ) {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match parse_args(args.into_iter()) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("{message}\n\n{USAGE}");
             return ExitCode::from(2);
+        }
+    };
+    let stop = match StopRequests::register() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("mailwarden-testbed: cannot handle signals: {e:#}");
+            return ExitCode::FAILURE;
         }
     };
     let testbed = match Testbed::start() {
@@ -51,9 +70,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     drop(stdout);
-    if let Err(e) = wait_for_stop(options.watch_stdin) {
-        eprintln!("mailwarden-testbed: {e:#}");
-    }
+    stop.wait(options.watch_stdin);
     drop(testbed);
     ExitCode::SUCCESS
 }
@@ -61,7 +78,6 @@ fn main() -> ExitCode {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     match args.next().as_deref() {
         Some("up") => {}
-        Some("-h" | "--help") => return Err("mailwarden-testbed".to_string()),
         Some(other) => return Err(format!("unknown command {other:?}")),
         None => return Err("missing command".to_string()),
     }
@@ -140,33 +156,53 @@ fn json(tb: &Testbed) -> String {
     .to_string()
 }
 
-/// Returns when stdin reaches EOF (if watched), or on SIGINT or SIGTERM.
-fn wait_for_stop(watch_stdin: bool) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
-    if watch_stdin {
-        // A plain thread: tokio's stdin would hold up the runtime's shutdown.
-        std::thread::spawn(move || {
-            let mut sink = [0u8; 1024];
-            let mut stdin = std::io::stdin().lock();
-            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-            let _ = eof_tx.send(());
-        });
-    } else {
-        // Keep the sender alive forever so the receiver never fires.
-        std::mem::forget(eof_tx);
+/// The ways to ask a running test bed to stop, registered before it starts
+/// so that a SIGTERM arriving right after the endpoint table is printed is
+/// handled (and not fatal, which would leave the cleanup to the watchdog).
+struct StopRequests {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopRequests {
+    fn register() -> anyhow::Result<StopRequests> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let context = runtime.enter();
+        let interrupt = signal(SignalKind::interrupt())?;
+        let terminate = signal(SignalKind::terminate())?;
+        drop(context);
+        Ok(StopRequests {
+            runtime,
+            interrupt,
+            terminate,
+        })
     }
-    runtime.block_on(async {
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-            _ = eof_rx => {}
+
+    /// Returns when stdin reaches EOF (if watched), or on SIGINT or SIGTERM.
+    fn wait(mut self, watch_stdin: bool) {
+        let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
+        if watch_stdin {
+            // A plain thread: tokio's stdin would hold up the runtime's shutdown.
+            std::thread::spawn(move || {
+                let mut sink = [0u8; 1024];
+                let mut stdin = std::io::stdin().lock();
+                while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+                let _ = eof_tx.send(());
+            });
+        } else {
+            // Keep the sender alive forever so the receiver never fires.
+            std::mem::forget(eof_tx);
         }
-        Ok(())
-    })
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+                _ = eof_rx => {}
+            }
+        });
+    }
 }
