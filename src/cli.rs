@@ -21,6 +21,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the rule catalogue, or explain one rule.
     Rules(RulesArgs),
+    /// Read mail server logs and report scanning, brute force, spraying,
+    /// relay probing, TLS and protocol abuse, per source and across ports.
+    Logs(crate::logs_cmd::LogsArgs),
 }
 
 /// Output format of reports.

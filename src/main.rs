@@ -3,6 +3,7 @@
 //! 2 usage or runtime errors.
 
 mod cli;
+mod logs_cmd;
 mod rules_cmd;
 mod scan;
 
@@ -15,6 +16,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Scan(args) => scan::run(args),
         cli::Command::Rules(args) => rules_cmd::run(args),
+        cli::Command::Logs(args) => logs_cmd::run(args),
     };
     match result {
         Ok(code) => code,

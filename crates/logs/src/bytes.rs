@@ -1,0 +1,184 @@
+//! Small, panic-free helpers for scanning log bytes.
+
+use std::net::IpAddr;
+
+use memchr::memmem;
+
+/// Splits at the first space: the token and what follows the space.
+pub fn token(s: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b' ', s) {
+        Some(i) => (
+            s.get(..i).unwrap_or_default(),
+            s.get(i + 1..).unwrap_or_default(),
+        ),
+        None => (s, &[]),
+    }
+}
+
+/// Drops leading spaces.
+pub fn skip_spaces(mut s: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = s {
+        s = rest;
+    }
+    s
+}
+
+/// `s` without `prefix`, when it starts with it.
+pub fn after<'a>(s: &'a [u8], prefix: &str) -> Option<&'a [u8]> {
+    s.strip_prefix(prefix.as_bytes())
+}
+
+/// What follows the first occurrence of `needle`.
+pub fn after_find<'a>(s: &'a [u8], needle: &str) -> Option<&'a [u8]> {
+    let i = memmem::find(s, needle.as_bytes())?;
+    s.get(i + needle.len()..)
+}
+
+/// Whether `needle` occurs in `s`.
+pub fn contains(s: &[u8], needle: &str) -> bool {
+    memmem::find(s, needle.as_bytes()).is_some()
+}
+
+/// The bytes up to (not including) the first `stop` byte, or all of them.
+pub fn until(s: &[u8], stop: u8) -> &[u8] {
+    match memchr::memchr(stop, s) {
+        Some(i) => s.get(..i).unwrap_or_default(),
+        None => s,
+    }
+}
+
+/// A decimal number of at most 9 digits, the whole slice.
+pub fn number(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(b - b'0');
+    }
+    Some(n)
+}
+
+/// The leading decimal digits of `s` as a number, and the rest.
+pub fn leading_number(s: &[u8]) -> Option<(u32, &[u8])> {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = number(s.get(..digits)?)?;
+    Some((n, s.get(digits..).unwrap_or_default()))
+}
+
+/// Text for an event field: lossy UTF-8, bounded length.
+pub fn text(s: &[u8]) -> Box<str> {
+    const MAX: usize = 512;
+    let s = s.get(..MAX).unwrap_or(s);
+    String::from_utf8_lossy(s).into_owned().into_boxed_str()
+}
+
+/// An IP address, accepting a `::ffff:` mapped IPv4 as IPv4 and an `IPv6:` prefix.
+pub fn ip(s: &[u8]) -> Option<IpAddr> {
+    let s = s
+        .strip_prefix(b"IPv6:")
+        .or_else(|| s.strip_prefix(b"ipv6:"))
+        .unwrap_or(s);
+    if s.is_empty() || s.len() > 64 {
+        return None;
+    }
+    let addr: IpAddr = std::str::from_utf8(s).ok()?.parse().ok()?;
+    Some(match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        v4 => v4,
+    })
+}
+
+/// The address in Postfix's `name[address]` (optionally followed by `:port`),
+/// searching from the start of `s`: returns the address and what follows `]`.
+pub fn bracketed_ip(s: &[u8]) -> Option<(IpAddr, &[u8])> {
+    let mut rest = s;
+    loop {
+        let open = memchr::memchr(b'[', rest)?;
+        let inner = rest.get(open + 1..)?;
+        let close = memchr::memchr(b']', inner)?;
+        if let Some(addr) = ip(inner.get(..close)?) {
+            return Some((addr, inner.get(close + 1..).unwrap_or_default()));
+        }
+        rest = inner;
+    }
+}
+
+/// The value of `key=` up to `,`, space or end (`rip=1.2.3.4,`).
+pub fn field<'a>(s: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let mut rest = s;
+    loop {
+        let i = memmem::find(rest, key.as_bytes())?;
+        let at_boundary = i == 0
+            || matches!(
+                rest.get(i - 1),
+                Some(b' ' | b',' | b'(' | b'[' | b';' | b'\t')
+            );
+        let value = rest.get(i + key.len()..)?;
+        if at_boundary {
+            let end = value
+                .iter()
+                .position(|&b| b == b',' || b == b' ' || b == b')')
+                .unwrap_or(value.len());
+            return value.get(..end);
+        }
+        rest = value;
+    }
+}
+
+/// The value of `key=<...>` between the angle brackets (`user=<bob>`).
+pub fn angle_field<'a>(s: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let mut rest = s;
+    loop {
+        let i = memmem::find(rest, key.as_bytes())?;
+        let at_boundary = i == 0 || matches!(rest.get(i - 1), Some(b' ' | b',' | b'('));
+        let value = rest.get(i + key.len()..)?;
+        if at_boundary && let Some(v) = value.strip_prefix(b"<") {
+            return Some(until(v, b'>'));
+        }
+        rest = value;
+    }
+}
+
+/// A non-empty user name as an event field.
+pub fn user(s: &[u8]) -> Option<Box<str>> {
+    let s = s.trim_ascii();
+    if s.is_empty() { None } else { Some(text(s)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_handle_edges() {
+        assert_eq!(token(b"a b c"), (&b"a"[..], &b"b c"[..]));
+        assert_eq!(token(b"abc"), (&b"abc"[..], &b""[..]));
+        assert_eq!(number(b"123"), Some(123));
+        assert_eq!(number(b""), None);
+        assert_eq!(number(b"9999999999"), None);
+        assert_eq!(
+            bracketed_ip(b"unknown[192.0.2.1]: x").map(|(a, _)| a.to_string()),
+            Some("192.0.2.1".into())
+        );
+        assert_eq!(
+            bracketed_ip(b"h[IPv6:2001:db8::1]:25").map(|(a, r)| (a.to_string(), r.to_vec())),
+            Some(("2001:db8::1".into(), b":25".to_vec()))
+        );
+        assert_eq!(
+            bracketed_ip(b"[::ffff:192.0.2.1]").map(|(a, _)| a.to_string()),
+            Some("192.0.2.1".into())
+        );
+        assert_eq!(bracketed_ip(b"unknown[x"), None);
+        assert_eq!(
+            field(b"a, rip=1.2.3.4, lip=5", "rip="),
+            Some(&b"1.2.3.4"[..])
+        );
+        assert_eq!(field(b"xrip=1, rip=2", "rip="), Some(&b"2"[..]));
+        assert_eq!(angle_field(b"x, user=<bob>, y", "user="), Some(&b"bob"[..]));
+        assert_eq!(angle_field(b"user=<bob", "user="), Some(&b"bob"[..]));
+    }
+}

@@ -1,0 +1,322 @@
+//! Detectors over normalized events, per source (an IPv4 address or an IPv6
+//! /64) and across ports and servers: brute force, password spraying,
+//! distributed attacks on one account, scanning, relay probing, TLS failures
+//! and downgrade attempts, protocol-violation bursts, rate limiting, success
+//! after a run of failures, and sending spikes of authenticated accounts.
+//!
+//! Windows are in log time (the timestamps of the lines), so a file read
+//! today gives the same answer as the live stream did. State is kept per
+//! active source and account and expires with the longest window: memory
+//! grows with the number of sources active at once (plus the alerted ones,
+//! kept for the summary), not with the size of the input.
+
+mod dedup;
+mod engine;
+mod state;
+
+use std::fmt;
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub use engine::{Counts, Engine, SourceSummary};
+
+use crate::event::LineRef;
+
+/// `count` occurrences within `window_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// How many.
+    pub count: u32,
+    /// Within how many seconds.
+    pub window_secs: u64,
+}
+
+const fn rule(count: u32, window_secs: u64) -> Rule {
+    Rule { count, window_secs }
+}
+
+/// The sending-volume rule for authenticated accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VolumeRule {
+    /// Length of one measuring window.
+    pub window_secs: u64,
+    /// Recipients in one window that always alert.
+    pub recipients: u32,
+    /// Distinct recipient domains in one window that always alert.
+    pub domains: u32,
+    /// A window with this many times the account's usual recipients (its
+    /// busiest earlier window) alerts, when above `min_recipients`.
+    pub factor: f64,
+    /// Below this many recipients in a window, the factor does not apply.
+    pub min_recipients: u32,
+}
+
+impl Default for VolumeRule {
+    fn default() -> Self {
+        VolumeRule {
+            window_secs: 3600,
+            recipients: 200,
+            domains: 50,
+            factor: 10.0,
+            min_recipients: 30,
+        }
+    }
+}
+
+/// Detection thresholds. Every field has a default; the architecture file can
+/// set any of them (`#[serde(default)]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// Failed logins on one account from one source.
+    pub brute_force: Rule,
+    /// Distinct accounts failing from one source.
+    pub spraying: Rule,
+    /// Distinct sources failing on one account (each of them is listed).
+    pub distributed: Rule,
+    /// Distinct ports (services) where one source left idle sessions
+    /// (connect and drop, or greet and quit, without login or mail).
+    pub scanning_ports: Rule,
+    /// Idle sessions of one source, on any port.
+    pub scanning_sessions: Rule,
+    /// Relay refusals for one source.
+    pub relay_probing: Rule,
+    /// TLS handshake failures of one source (not counting clients that just hang up).
+    pub tls_failures: Rule,
+    /// Handshakes refused for protocol version or ciphers (downgrade attempts).
+    pub tls_downgrade: Rule,
+    /// Protocol violations (pipelining, pregreet, non-SMTP, unknown commands, too many errors).
+    pub protocol_violations: Rule,
+    /// Times the server throttled one source.
+    pub rate_limited: Rule,
+    /// Failed logins of one source before one of its logins succeeds.
+    pub success_after_failures: Rule,
+    /// Sending spikes of authenticated accounts.
+    pub volume: VolumeRule,
+    /// IPv6 sources are grouped by this prefix length.
+    pub ipv6_prefix: u8,
+    /// Hard cap on sources tracked at once (the least recently seen goes first).
+    pub max_sources: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            brute_force: rule(5, 600),
+            spraying: rule(5, 3600),
+            distributed: rule(10, 86_400),
+            scanning_ports: rule(3, 600),
+            scanning_sessions: rule(10, 600),
+            relay_probing: rule(3, 3600),
+            tls_failures: rule(3, 600),
+            tls_downgrade: rule(2, 3600),
+            protocol_violations: rule(3, 600),
+            rate_limited: rule(3, 3600),
+            success_after_failures: rule(5, 3600),
+            volume: VolumeRule::default(),
+            ipv6_prefix: 64,
+            max_sources: 200_000,
+        }
+    }
+}
+
+/// How bad an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Low,
+    /// Probably hostile.
+    Medium,
+    /// Hostile.
+    High,
+    /// An account is probably compromised.
+    Critical,
+}
+
+impl Severity {
+    /// Parses `low`, `medium`, `high`, `critical`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The detectors, by stable kebab-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Detector {
+    /// Many failed logins on one account from one source.
+    BruteForce,
+    /// Failed logins on many accounts from one source.
+    PasswordSpraying,
+    /// Many sources failing on one account.
+    DistributedAttack,
+    /// Idle sessions on several ports, or many of them.
+    Scanning,
+    /// Relay attempts refused.
+    RelayProbing,
+    /// Repeated TLS handshake failures.
+    TlsFailures,
+    /// Handshakes offering only old protocol versions or weak ciphers.
+    TlsDowngrade,
+    /// A burst of protocol violations.
+    ProtocolViolations,
+    /// Repeatedly throttled by the server.
+    RateLimited,
+    /// A login succeeded after a run of failures: possible compromise.
+    SuccessAfterFailures,
+    /// An authenticated account's sending volume or recipient spread jumped.
+    SendingSpike,
+}
+
+impl Detector {
+    /// Every detector, in report order.
+    pub const ALL: [Detector; 11] = [
+        Detector::SuccessAfterFailures,
+        Detector::SendingSpike,
+        Detector::BruteForce,
+        Detector::PasswordSpraying,
+        Detector::DistributedAttack,
+        Detector::RelayProbing,
+        Detector::Scanning,
+        Detector::ProtocolViolations,
+        Detector::TlsDowngrade,
+        Detector::TlsFailures,
+        Detector::RateLimited,
+    ];
+
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detector::BruteForce => "brute-force",
+            Detector::PasswordSpraying => "password-spraying",
+            Detector::DistributedAttack => "distributed-attack",
+            Detector::Scanning => "scanning",
+            Detector::RelayProbing => "relay-probing",
+            Detector::TlsFailures => "tls-failures",
+            Detector::TlsDowngrade => "tls-downgrade",
+            Detector::ProtocolViolations => "protocol-violations",
+            Detector::RateLimited => "rate-limited",
+            Detector::SuccessAfterFailures => "success-after-failures",
+            Detector::SendingSpike => "sending-spike",
+        }
+    }
+
+    /// Its severity.
+    pub fn severity(self) -> Severity {
+        match self {
+            Detector::SuccessAfterFailures => Severity::Critical,
+            Detector::BruteForce
+            | Detector::PasswordSpraying
+            | Detector::DistributedAttack
+            | Detector::RelayProbing
+            | Detector::SendingSpike => Severity::High,
+            Detector::Scanning | Detector::ProtocolViolations | Detector::TlsDowngrade => {
+                Severity::Medium
+            }
+            Detector::TlsFailures | Detector::RateLimited => Severity::Low,
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A source as detectors see it: an IPv4 address, or an IPv6 prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceKey {
+    /// One IPv4 address.
+    V4(std::net::Ipv4Addr),
+    /// An IPv6 network (address masked to the prefix, prefix length).
+    V6(std::net::Ipv6Addr, u8),
+}
+
+impl SourceKey {
+    /// The key of an address under an IPv6 prefix length.
+    pub fn of(addr: IpAddr, v6_prefix: u8) -> SourceKey {
+        match addr {
+            IpAddr::V4(v4) => SourceKey::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => SourceKey::V4(v4),
+                None => {
+                    let prefix = v6_prefix.min(128);
+                    let mask = u128::MAX.checked_shl(u32::from(128 - prefix)).unwrap_or(0);
+                    SourceKey::V6((u128::from(v6) & mask).into(), prefix)
+                }
+            },
+        }
+    }
+
+    /// Whether this is an IPv4 source.
+    pub fn is_v4(&self) -> bool {
+        matches!(self, SourceKey::V4(_))
+    }
+}
+
+impl fmt::Display for SourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceKey::V4(a) => write!(f, "{a}"),
+            SourceKey::V6(a, 128) => write!(f, "{a}"),
+            SourceKey::V6(a, p) => write!(f, "{a}/{p}"),
+        }
+    }
+}
+
+impl Serialize for SourceKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One alert: a detector fired for a source.
+///
+/// JSON: `{"alert":"brute-force","severity":"high","source":"192.0.2.8","time":"...",
+/// "first_seen":"...","count":5,"window_secs":600,"users":["alice"],"services":["imap"],
+/// "message":"...","evidence":[{"file":"mail.log","line":12}, ...]}`
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Which detector.
+    pub alert: Detector,
+    /// Its severity.
+    pub severity: Severity,
+    /// The source (IPv4 address or IPv6 prefix).
+    pub source: SourceKey,
+    /// Time of the event that crossed the threshold.
+    pub time: Option<Timestamp>,
+    /// When the source was first seen.
+    pub first_seen: Option<Timestamp>,
+    /// The count that crossed the threshold.
+    pub count: u32,
+    /// The window it was counted in.
+    pub window_secs: u64,
+    /// Accounts involved (a sample).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<Box<str>>,
+    /// Services and ports touched by the source so far.
+    pub services: Vec<Box<str>>,
+    /// One sentence for people.
+    pub message: String,
+    /// The lines that support it (the most recent ones, at most 20).
+    pub evidence: Vec<LineRef>,
+}

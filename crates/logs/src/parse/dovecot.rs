@@ -1,0 +1,260 @@
+//! Dovecot 2.3 and 2.4: the login processes (`imap-login`, `pop3-login`,
+//! `managesieve-login`, `submission-login`) and the auth process (`auth`,
+//! `auth-worker(N)`, whose lines exist only with `auth_verbose = yes`),
+//! through syslog (`dovecot: imap-login: ...`) or `log_path`
+//! (`imap-login: Info: ...`).
+//!
+//! A login process logs one line per session when it ends:
+//! `Disconnected: <reason> (auth failed, 3 attempts in 12 secs): user=<bob>, method=PLAIN, rip=..., lip=..., session=<...>`
+//! (2.4: `Login aborted: <reason> (auth failed, ...) (auth_failed): ...`). The
+//! auth process logs each attempt again (`passwd-file(bob,192.0.2.8,<session>): Password mismatch`):
+//! those events are marked `via: backend` so the analyzer counts each attempt once.
+//!
+//! Observed on the real Dovecot 2.3.19: an IMAP `LOGIN` refused because
+//! plaintext is disabled is summarized as `(auth failed, 1 attempts in 0 secs)`
+//! *without* `method=` (the request never reached the auth process); such a
+//! line is reported as `plaintext_refused`, not as a failed password.
+
+use crate::bytes::{self, after, after_find, contains};
+use crate::envelope::Record;
+use crate::event::{AuthVia, Event, EventKind, ProtocolErrorKind, Server, TlsReason};
+use crate::parse::{EventBuilder, LineCtx, Outcome, ServerParser};
+
+/// Whether a program name is Dovecot's (syslog `dovecot`, or a process name
+/// as Dovecot writes it into its own `log_path`).
+pub fn claims(program: &[u8]) -> bool {
+    program == b"dovecot"
+        || program.ends_with(b"-login")
+        || program == b"auth"
+        || program.starts_with(b"auth-worker")
+        || matches!(
+            program,
+            b"imap"
+                | b"pop3"
+                | b"lmtp"
+                | b"master"
+                | b"managesieve"
+                | b"submission"
+                | b"config"
+                | b"anvil"
+                | b"log"
+                | b"stats"
+        )
+}
+
+/// The Dovecot parser (stateless: a session's facts are on its one line).
+#[derive(Debug, Default)]
+pub struct Dovecot;
+
+const LEVELS: [&str; 6] = [
+    "Info: ",
+    "Warning: ",
+    "Error: ",
+    "Fatal: ",
+    "Panic: ",
+    "Debug: ",
+];
+
+impl ServerParser for Dovecot {
+    fn server(&self) -> Server {
+        Server::Dovecot
+    }
+
+    fn parse(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
+        let (process, mut m) = if r.program == b"dovecot" {
+            let (p, rest) = bytes::token(r.message);
+            (p.strip_suffix(b":").unwrap_or(p), rest)
+        } else {
+            (r.program, r.message)
+        };
+        for level in LEVELS {
+            if let Some(rest) = after(m, level) {
+                m = rest;
+                break;
+            }
+        }
+        let before = out.len();
+        if let Some(protocol) = process.strip_suffix(b"-login") {
+            let service = match protocol {
+                b"imap" => "imap",
+                b"pop3" => "pop3",
+                b"managesieve" => "sieve",
+                b"submission" => "submission",
+                _ => "login",
+            };
+            login(
+                m,
+                &EventBuilder::new(ctx, r, Server::Dovecot).service_only(service),
+                out,
+            );
+        } else if process == b"auth" || process.starts_with(b"auth-worker") {
+            backend(
+                m,
+                &EventBuilder::new(ctx, r, Server::Dovecot).service_only("auth"),
+                out,
+            );
+        }
+        if out.len() > before {
+            Outcome::Events
+        } else {
+            Outcome::Uninteresting
+        }
+    }
+}
+
+fn login(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
+    let fields = fields_part(m);
+    let source = bytes::field(fields, "rip=").and_then(bytes::ip);
+    let user = bytes::angle_field(fields, "user=").and_then(bytes::user);
+    let mechanism = bytes::field(fields, "method=").and_then(bytes::user);
+    let tls = contains(fields, ", TLS") || contains(fields, ", secured");
+    let mut push = |kind: EventKind| {
+        let mut e = b.event(kind, source);
+        e.user = user.clone();
+        e.local = bytes::field(fields, "lip=").and_then(bytes::ip);
+        e.port = bytes::field(fields, "lport=")
+            .and_then(bytes::number)
+            .and_then(|p| u16::try_from(p).ok());
+        e.session = bytes::angle_field(fields, "session=").and_then(bytes::user);
+        out.push(e);
+    };
+    if after(m, "Login: ").is_some() {
+        push(EventKind::AuthSucceeded {
+            mechanism: mechanism.clone(),
+            tls: Some(tls),
+        });
+        if !tls {
+            push(EventKind::PlaintextAllowed { mechanism });
+        }
+        return;
+    }
+    if !(m.starts_with(b"Disconnected")
+        || m.starts_with(b"Aborted login")
+        || m.starts_with(b"Login aborted"))
+    {
+        if contains(m, "Maximum number of connections") {
+            push(EventKind::RateLimited {
+                detail: bytes::text(bytes::until(m, b':')),
+            });
+        }
+        return;
+    }
+    let reason = reason_part(m);
+    if let Some(rest) = after_find(reason, "(auth failed, ") {
+        let attempts = bytes::leading_number(rest).map_or(1, |(n, _)| n.max(1));
+        if mechanism.is_none() && !tls {
+            push(EventKind::PlaintextRefused);
+        } else {
+            push(EventKind::auth_failed(mechanism, attempts));
+        }
+    } else if contains(reason, "plaintext auth)") {
+        push(EventKind::PlaintextRefused);
+    } else if contains(reason, "unsupported auth mechanism") {
+        push(EventKind::ProtocolError {
+            error: ProtocolErrorKind::UnsupportedMechanism,
+            detail: Some(bytes::text(reason)),
+        });
+    } else if contains(reason, "disconnected while authenticating")
+        || contains(reason, "client didn't finish SASL auth")
+    {
+        push(EventKind::auth_failed(mechanism, 1));
+    } else if contains(reason, "Too many invalid") || contains(reason, "Too many bad") {
+        push(EventKind::ProtocolError {
+            error: ProtocolErrorKind::TooManyErrors,
+            detail: Some(bytes::text(reason)),
+        });
+    } else if let Some(tls_error) = after_find(fields, "TLS handshaking: ") {
+        let detail = tls_handshake_detail(tls_error);
+        push(EventKind::TlsFailed {
+            reason: TlsReason::classify(detail),
+            detail: bytes::text(detail),
+        });
+    } else {
+        let idle = contains(reason, "no auth attempts") || contains(reason, "before greeting");
+        push(EventKind::Disconnect {
+            commands: None,
+            idle,
+        });
+    }
+}
+
+/// The text of `TLS handshaking: <detail>, session=<...>` (the detail may contain commas).
+fn tls_handshake_detail(s: &[u8]) -> &[u8] {
+    let end = memchr::memmem::find(s, b", session=").unwrap_or(s.len());
+    s.get(..end).unwrap_or(s)
+}
+
+/// The `user=<...>, method=..., rip=...` part: after the last `): ` of the reason.
+fn fields_part(m: &[u8]) -> &[u8] {
+    match memchr::memmem::find(m, b"user=<") {
+        Some(i) => m.get(i..).unwrap_or_default(),
+        None => after_find(m, "rip=").map_or(&[][..], |_| m),
+    }
+}
+
+/// Everything before the fields.
+fn reason_part(m: &[u8]) -> &[u8] {
+    let end = memchr::memmem::find(m, b"user=<")
+        .or_else(|| memchr::memmem::find(m, b"rip="))
+        .unwrap_or(m.len());
+    m.get(..end).unwrap_or(m)
+}
+
+/// `passwd-file(bob,192.0.2.8,<session>): Password mismatch`, 2.4:
+/// `passwd-file(bob,192.0.2.8,sasl:plain,<session>): Password mismatch`,
+/// `pam(bob,192.0.2.8): pam_authenticate() failed: Authentication failure (password mismatch?)`.
+fn backend(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
+    let Some(open) = memchr::memchr(b'(', m) else {
+        return;
+    };
+    let driver = m.get(..open).unwrap_or_default();
+    if driver.is_empty()
+        || driver.len() > 32
+        || !driver
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+    {
+        return;
+    }
+    let inner_and_rest = m.get(open + 1..).unwrap_or_default();
+    let Some(close) = memchr::memmem::find(inner_and_rest, b"): ") else {
+        return;
+    };
+    let inner = inner_and_rest.get(..close).unwrap_or_default();
+    let result = inner_and_rest.get(close + 3..).unwrap_or_default();
+    let failed = contains(result, "Password mismatch")
+        || contains(result, "password mismatch")
+        || contains(result, "unknown user")
+        || contains(result, "User not known")
+        || contains(result, "Authentication failure")
+        || contains(result, "invalid credentials");
+    if !failed {
+        return;
+    }
+    let mut parts = inner.split(|&c| c == b',');
+    let user = parts.next().and_then(bytes::user);
+    let mut source = None;
+    let mut session = None;
+    let mut mechanism = None;
+    for part in parts {
+        if let Some(s) = part.strip_prefix(b"<") {
+            session = bytes::user(bytes::until(s, b'>'));
+        } else if let Some(mech) = part.strip_prefix(b"sasl:") {
+            mechanism = Some(bytes::text(&mech.to_ascii_uppercase()));
+        } else if source.is_none() {
+            source = bytes::ip(part);
+        }
+    }
+    let mut e = b.event(
+        EventKind::AuthFailed {
+            mechanism,
+            attempts: 1,
+            via: AuthVia::Backend,
+            counted: 0,
+        },
+        source,
+    );
+    e.user = user;
+    e.session = session;
+    out.push(e);
+}
