@@ -24,6 +24,7 @@ mod observation;
 mod report;
 mod service;
 mod tls;
+mod tls_scan;
 
 pub use attempt::{Attempt, Failure, FailureKind};
 pub use cert::{Certificate, CertificateChain, ChainValidation, NameCheck, PublicKeyInfo};
@@ -36,3 +37,8 @@ pub use observation::{
 pub use report::{Assessment, SCHEMA_ID, ScanOptions, ScanReport, TargetResult, ToolInfo};
 pub use service::{DEFAULT_PORTS, Protocol, ServiceRole};
 pub use tls::{CipherSuiteId, LegacyHello, TlsHandshake, TlsVersion};
+pub use tls_scan::{
+    AcceptedSuite, CertificateKey, CipherOrder, FallbackOutcome, FallbackScsv, GroupId, GroupScan,
+    HeartbleedCheck, HeartbleedOutcome, Proof, Sslv2Cipher, SuiteFlag, SupportStatus, TlsFeatures,
+    TlsScan, TlsScanMode, VersionScan,
+};

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Attempt, Failure, Line, Protocol, ServiceRole, TlsHandshake};
+use crate::{Attempt, Failure, Line, Protocol, ServiceRole, TlsHandshake, TlsScan};
 
 /// Everything observed at one address and port.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +34,11 @@ pub struct EndpointObservation {
     /// The implicit-TLS dialog (handshake at connect, then greeting and capabilities).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub implicit_tls: Option<ImplicitTlsSession>,
+    /// The TLS enumeration (versions, suites, groups, features) made with
+    /// hand-built ClientHellos after the dialog reached TLS; absent when
+    /// `--tls off` or the port has no TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_scan: Option<Attempt<TlsScan>>,
     /// What a non-mail service said, when the port is open but not mail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub non_mail_reply: Vec<Line>,

@@ -71,6 +71,7 @@ impl Prober {
             protocol: None,
             plaintext: None,
             implicit_tls: None,
+            tls_scan: None,
             non_mail_reply: Vec::new(),
             throttling: Vec::new(),
             connections: 0,

@@ -40,6 +40,11 @@
 //! assert_eq!(seen.alert, Some(70));
 //! ```
 //!
+//! * [`scan::Planner`] plans a whole enumeration (versions, suites,
+//!   groups, features, Heartbleed) as probes for a caller to send, with as
+//!   few connections as the questions allow; [`HeartbeatReader`] reads the
+//!   answer to the Heartbleed probe, keeping lengths only.
+//!
 //! Wire enumerations are newtypes over the wire integer ([`ContentType`],
 //! [`ExtensionType`], [`NamedGroup`], ...) so unknown values survive and
 //! print as hex.
@@ -49,9 +54,11 @@ mod client_hello;
 mod codec;
 mod error;
 mod groups;
+mod heartbeat;
 mod hello;
 mod record;
 mod registry;
+pub mod scan;
 mod server_flight;
 mod server_hello;
 mod sslv2;
@@ -60,6 +67,10 @@ mod wire;
 pub use client_hello::ClientHello;
 pub use error::Error;
 pub use groups::{GroupInfo, GroupKind, group, group_name, groups};
+pub use heartbeat::{
+    CONTROL_PAYLOAD, HEARTBLEED_CLAIMED_LEN, HeartbeatReader, HeartbeatResponse,
+    MAX_HEARTBEAT_READ, heartbleed_requests,
+};
 pub use hello::{
     ClientHelloSpec, EMPTY_RENEGOTIATION_INFO_SCSV, FALLBACK_SCSV, KeyShareEntry, LEGACY_GROUPS,
     LEGACY_SIGNATURE_ALGORITHMS, LEGACY_SUITES, derive_random, legacy_client_hello,

@@ -1,0 +1,466 @@
+//! Tasks for SSL 3.0 to TLS 1.2: the version descent, per-version suite
+//! enumeration (full), weak-class enumeration and the DHE probe (quick),
+//! and the ECDHE curves of the best legacy version (full).
+
+use mailwarden_model::{SupportStatus, TlsScanMode, TlsVersion};
+
+use super::answer::{Answer, Reply, reply, status_of};
+use super::hellos::{
+    LEGACY_VERSIONS, WeakClass, class_suites, dhe_suites, ecdhe_curves, is_ecdhe,
+    legacy_candidates, lower,
+};
+use super::{Ctx, Next, Send, Task, extras};
+use crate::registry::suite;
+use crate::wire::NamedGroup;
+
+fn hello(ctx: &Ctx<'_>, max: TlsVersion, suites: &[u16]) -> Send {
+    Send::Hello(ctx.hellos.legacy(ctx.seed, max, suites).encode())
+}
+
+/// Walks TLS 1.2, 1.1, 1.0, SSL 3.0 from the top: each probe offers every
+/// candidate suite up to `max` and learns the best version below it and
+/// that version's preferred suite.
+pub(crate) struct DescentTask {
+    max: Option<TlsVersion>,
+    remaining: Vec<u16>,
+    offered: Vec<u16>,
+    tried_bundles: bool,
+    /// Quick mode: versions whose weak classes are being asked.
+    classes_at: Vec<TlsVersion>,
+}
+
+impl DescentTask {
+    pub(crate) fn new() -> Self {
+        DescentTask {
+            max: Some(TlsVersion::TLS12),
+            remaining: Vec::new(),
+            offered: Vec::new(),
+            tried_bundles: false,
+            classes_at: Vec::new(),
+        }
+    }
+
+    pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        let Some(max) = self.max else {
+            ctx.facts.legacy_known = true;
+            return Next::Done;
+        };
+        if self.remaining.is_empty() {
+            self.remaining = legacy_candidates();
+        }
+        self.offered = ctx.bundle(&self.remaining);
+        Next::Probe {
+            purpose: format!(
+                "versions up to {max}: best version and its first suite ({} suites)",
+                self.offered.len()
+            ),
+            send: hello(ctx, max, &self.offered),
+        }
+    }
+
+    pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
+        let Some(max) = self.max else { return };
+        match reply(answer) {
+            Reply::Chose { hello, flight } => {
+                let (u, c) = (hello.version, hello.cipher_suite);
+                if !LEGACY_VERSIONS.contains(&u) || u > max || !self.offered.contains(&c) {
+                    ctx.facts.unknown(
+                        max,
+                        SupportStatus::Error,
+                        format!("answered {u} with suite 0x{c:04x} outside the offer up to {max}"),
+                    );
+                    self.go_below(max);
+                    return;
+                }
+                for v in LEGACY_VERSIONS.into_iter().filter(|&v| v > u && v <= max) {
+                    ctx.facts
+                        .refuse(v, format!("answered {u} to a hello offering up to {v}"));
+                }
+                ctx.facts.accept(u);
+                ctx.facts.add_suite(u, c);
+                ctx.facts
+                    .observe_legacy(hello, flight, max > TlsVersion::SSL3);
+                self.spawn_for(u, c, ctx);
+                self.go_below(u);
+            }
+            Reply::Refused(r) => {
+                let long = self.offered.len() > ctx.config.bundle_size;
+                if long && !self.tried_bundles && r.may_be_hello_size() {
+                    // Maybe the list was too long for the server: once more, in bundles.
+                    self.tried_bundles = true;
+                    ctx.facts.bundled = true;
+                    self.remaining.clear();
+                    return;
+                }
+                if r.is_protocol_version() {
+                    ctx.facts.refuse(max, r.detail.clone());
+                    for v in LEGACY_VERSIONS.into_iter().filter(|&v| v < max) {
+                        ctx.facts.refuse(
+                            v,
+                            format!("inferred: a hello offering up to {max} got {}", r.detail),
+                        );
+                    }
+                    self.max = None;
+                    return;
+                }
+                if self.offered.len() < self.remaining.len() {
+                    // A bundle without a suite the server takes: the next bundle.
+                    self.remaining.retain(|c| !self.offered.contains(c));
+                    return;
+                }
+                ctx.facts.refuse(max, r.detail);
+                self.go_below(max);
+            }
+            Reply::Unknown(f) => {
+                let status = status_of(&f);
+                ctx.facts.unknown(max, status, f.to_string());
+                if status == SupportStatus::Throttled {
+                    for v in LEGACY_VERSIONS.into_iter().filter(|&v| v < max) {
+                        ctx.facts
+                            .unknown(v, status, "not asked: the server throttled us".into());
+                    }
+                    self.max = None;
+                } else {
+                    self.go_below(max);
+                }
+            }
+        }
+    }
+
+    fn go_below(&mut self, v: TlsVersion) {
+        self.max = lower(v);
+        self.remaining.clear();
+    }
+
+    /// What to ask about a version the descent just found.
+    fn spawn_for(&mut self, version: TlsVersion, first: u16, ctx: &mut Ctx<'_>) {
+        match ctx.facts.mode {
+            TlsScanMode::Full => {
+                let remaining = legacy_candidates()
+                    .into_iter()
+                    .filter(|&s| s != first)
+                    .collect();
+                ctx.spawn
+                    .push(Task::Suites(SuitesTask::new(version, remaining)));
+            }
+            TlsScanMode::Quick => {
+                for k in WeakClass::of(first) {
+                    if !ctx.facts.weak_found.contains(&k) {
+                        ctx.facts.weak_found.push(k);
+                    }
+                }
+                // Weak classes at the best version, and again at the best
+                // one of TLS 1.0 or older (EXPORT and DES live there).
+                let first_found = self.classes_at.is_empty();
+                let old = version <= TlsVersion::TLS10
+                    && !self.classes_at.iter().any(|&v| v <= TlsVersion::TLS10);
+                if first_found || old {
+                    self.classes_at.push(version);
+                    ctx.spawn
+                        .push(Task::Classes(ClassesTask::new(version, first, first_found)));
+                }
+            }
+        }
+    }
+}
+
+/// Full mode: every suite of one version, accepted + 1 probes.
+pub(crate) struct SuitesTask {
+    version: TlsVersion,
+    remaining: Vec<u16>,
+    offered: Vec<u16>,
+    done: bool,
+}
+
+impl SuitesTask {
+    pub(crate) fn new(version: TlsVersion, remaining: Vec<u16>) -> Self {
+        SuitesTask {
+            version,
+            remaining,
+            offered: Vec::new(),
+            done: false,
+        }
+    }
+
+    pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if self.done {
+            return Next::Done;
+        }
+        if self.remaining.is_empty() {
+            self.complete(ctx);
+            return Next::Done;
+        }
+        self.offered = ctx.bundle(&self.remaining);
+        Next::Probe {
+            purpose: format!(
+                "{} suites: {} not chosen yet",
+                self.version,
+                self.offered.len()
+            ),
+            send: hello(ctx, self.version, &self.offered),
+        }
+    }
+
+    pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
+        match reply(answer) {
+            Reply::Chose { hello, flight } => {
+                let c = hello.cipher_suite;
+                if hello.version != self.version || !self.offered.contains(&c) {
+                    let detail = format!(
+                        "answered {} with suite 0x{c:04x} to an offer of other {} suites",
+                        hello.version, self.version
+                    );
+                    ctx.facts
+                        .unknown(self.version, SupportStatus::Error, detail);
+                    self.done = true;
+                    return;
+                }
+                ctx.facts.add_suite(self.version, c);
+                ctx.facts
+                    .observe_legacy(hello, flight, self.version > TlsVersion::SSL3);
+                self.remaining.retain(|&s| s != c);
+            }
+            Reply::Refused(_) => {
+                let offered = &self.offered;
+                self.remaining.retain(|c| !offered.contains(c));
+                if self.remaining.is_empty() {
+                    self.complete(ctx);
+                }
+            }
+            Reply::Unknown(f) => {
+                ctx.facts
+                    .unknown(self.version, status_of(&f), f.to_string());
+                self.done = true;
+            }
+        }
+    }
+
+    fn complete(&mut self, ctx: &mut Ctx<'_>) {
+        self.done = true;
+        if let Some(v) = ctx.facts.v(self.version) {
+            v.suites_complete = true;
+        }
+        let found = ctx.facts.suites(self.version);
+        if found.len() >= 2 {
+            ctx.spawn
+                .push(Task::Order(extras::OrderTask::new(self.version)));
+        }
+        let ecdhe: Vec<u16> = found
+            .iter()
+            .copied()
+            .filter(|&c| suite(c).is_some_and(|s| is_ecdhe(s.kx)))
+            .collect();
+        if !ecdhe.is_empty() && ctx.facts.highest_legacy() == Some(self.version) {
+            ctx.spawn
+                .push(Task::Curves(CurvesTask::new(self.version, ecdhe)));
+        }
+    }
+}
+
+/// Quick mode: which weak classes one version accepts. Each answer
+/// settles every class of the suite chosen. The task of the best version
+/// asks about every class; the one of an older version (TLS 1.0 or below)
+/// waits for it and asks only about the classes not found yet.
+pub(crate) struct ClassesTask {
+    version: TlsVersion,
+    primary: bool,
+    started: bool,
+    remaining: Vec<WeakClass>,
+    refused: Vec<u16>,
+    offered: Vec<u16>,
+    done: bool,
+}
+
+impl ClassesTask {
+    /// `first` is the suite the descent saw: its classes are settled.
+    pub(crate) fn new(version: TlsVersion, first: u16, primary: bool) -> Self {
+        let settled = WeakClass::of(first);
+        ClassesTask {
+            version,
+            primary,
+            started: false,
+            remaining: WeakClass::ALL
+                .into_iter()
+                .filter(|c| !settled.contains(c))
+                .collect(),
+            refused: Vec::new(),
+            offered: Vec::new(),
+            done: false,
+        }
+    }
+
+    pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if !self.started {
+            if !self.primary && !ctx.facts.classes_done {
+                return Next::Wait;
+            }
+            self.started = true;
+            let found = &ctx.facts.weak_found;
+            self.remaining.retain(|c| !found.contains(c));
+        }
+        let candidates: Vec<u16> = class_suites(&self.remaining)
+            .into_iter()
+            .filter(|c| !self.refused.contains(c))
+            .collect();
+        if self.done || candidates.is_empty() {
+            ctx.facts.classes_done |= self.primary;
+            return Next::Done;
+        }
+        self.offered = ctx.bundle(&candidates);
+        let names: Vec<String> = self.remaining.iter().map(|c| format!("{c:?}")).collect();
+        Next::Probe {
+            purpose: format!("{} weak classes: {}", self.version, names.join(", ")),
+            send: hello(ctx, self.version, &self.offered),
+        }
+    }
+
+    pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
+        match reply(answer) {
+            Reply::Chose { hello, flight } => {
+                let c = hello.cipher_suite;
+                let classes = WeakClass::of(c);
+                let settles = self.remaining.iter().any(|k| classes.contains(k));
+                if hello.version != self.version || !self.offered.contains(&c) || !settles {
+                    self.done = true;
+                    return;
+                }
+                ctx.facts.add_suite(self.version, c);
+                ctx.facts
+                    .observe_legacy(hello, flight, self.version > TlsVersion::SSL3);
+                self.remaining.retain(|k| !classes.contains(k));
+                for k in classes {
+                    if !ctx.facts.weak_found.contains(&k) {
+                        ctx.facts.weak_found.push(k);
+                    }
+                }
+            }
+            Reply::Refused(_) => {
+                self.refused.extend(self.offered.iter().copied());
+            }
+            Reply::Unknown(f) => {
+                ctx.facts
+                    .unknown(self.version, status_of(&f), f.to_string());
+                self.done = true;
+            }
+        }
+    }
+}
+
+/// Quick mode: one probe offering only DHE suites, for the DH prime size,
+/// unless a DHE suite was seen already.
+#[derive(Default)]
+pub(crate) struct DheTask {
+    asked: bool,
+}
+
+impl DheTask {
+    pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if self.asked {
+            return Next::Done;
+        }
+        if !ctx.facts.legacy_known {
+            return Next::Wait;
+        }
+        let seen = ctx
+            .facts
+            .versions
+            .iter()
+            .flat_map(|v| &v.suites)
+            .any(|s| s.dh_bits.is_some());
+        let Some(version) = ctx.facts.highest_legacy() else {
+            return Next::Done;
+        };
+        if seen {
+            return Next::Done;
+        }
+        self.asked = true;
+        Next::Probe {
+            purpose: format!("{version} DHE suites: the DH group size"),
+            send: hello(ctx, version, &dhe_suites()),
+        }
+    }
+
+    pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
+        if let Reply::Chose { hello, flight } = reply(answer)
+            && ctx.facts.accepted(hello.version)
+            && dhe_suites().contains(&hello.cipher_suite)
+        {
+            ctx.facts.add_suite(hello.version, hello.cipher_suite);
+            ctx.facts
+                .observe_legacy(hello, flight, hello.version > TlsVersion::SSL3);
+        }
+    }
+}
+
+/// Full mode: the ECDHE curves of one version, by offering its ECDHE
+/// suites with the curves not chosen yet.
+pub(crate) struct CurvesTask {
+    version: TlsVersion,
+    suites: Vec<u16>,
+    remaining: Vec<NamedGroup>,
+    done: bool,
+}
+
+impl CurvesTask {
+    pub(crate) fn new(version: TlsVersion, suites: Vec<u16>) -> Self {
+        CurvesTask {
+            version,
+            suites,
+            remaining: ecdhe_curves(),
+            done: false,
+        }
+    }
+
+    pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if let Some(v) = ctx.facts.v(self.version)
+            && v.groups.is_none()
+        {
+            v.groups = Some(Vec::new());
+        }
+        if self.done || self.remaining.is_empty() {
+            if !self.done
+                && let Some(v) = ctx.facts.v(self.version)
+            {
+                v.groups_complete = true;
+            }
+            return Next::Done;
+        }
+        let spec = ctx
+            .hellos
+            .legacy_curves(ctx.seed, self.version, &self.suites, &self.remaining);
+        Next::Probe {
+            purpose: format!(
+                "{} ECDHE curves: {} not chosen yet",
+                self.version,
+                self.remaining.len()
+            ),
+            send: Send::Hello(spec.encode()),
+        }
+    }
+
+    pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
+        match reply(answer) {
+            Reply::Chose { hello, flight } => {
+                let group = flight
+                    .server_key_exchange
+                    .as_ref()
+                    .and_then(|ske| ske.ecdhe_group());
+                let ok = hello.version == self.version && self.suites.contains(&hello.cipher_suite);
+                match group.filter(|g| ok && self.remaining.contains(g)) {
+                    Some(g) => {
+                        ctx.facts.add_group(self.version, g.0);
+                        self.remaining.retain(|&x| x != g);
+                    }
+                    None => self.done = true,
+                }
+            }
+            Reply::Refused(_) => {
+                if let Some(v) = ctx.facts.v(self.version) {
+                    v.groups_complete = true;
+                }
+                self.done = true;
+            }
+            Reply::Unknown(_) => self.done = true,
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The planner against simulated servers: the enumerated sets equal the
+//! configured ones, with the probe counts the plan promises.
+
+use mailwarden_model::{
+    CipherOrder, FallbackOutcome, HeartbleedOutcome, SupportStatus, TlsScan, TlsScanMode,
+    TlsVersion,
+};
+
+use super::sim::SimServer;
+use super::*;
+
+/// Runs a whole scan against `server`, answering every batch of probes.
+fn run(server: &SimServer, mode: TlsScanMode) -> (TlsScan, Vec<String>) {
+    let mut planner = Planner::new(ScanConfig::new(mode, Some("mail.example.test")));
+    let mut log = Vec::new();
+    for _ in 0..10_000 {
+        let batch = planner.poll();
+        if batch.is_empty() && planner.is_done() {
+            break;
+        }
+        for req in batch {
+            log.push(req.purpose.clone());
+            planner.answer(req.id, server.answer(&req));
+        }
+    }
+    assert!(planner.is_done(), "the planner did not finish: {log:#?}");
+    let probes = planner.probes();
+    let scan = planner.finish().scan;
+    assert_eq!(scan.probes, probes);
+    assert_eq!(probes as usize, log.len());
+    (scan, log)
+}
+
+fn status(scan: &TlsScan, v: TlsVersion) -> SupportStatus {
+    scan.version(v).unwrap().status
+}
+
+fn codes(scan: &TlsScan, v: TlsVersion) -> Vec<u16> {
+    scan.version(v)
+        .unwrap()
+        .suites
+        .iter()
+        .map(|s| s.id.code)
+        .collect()
+}
+
+fn group_codes(scan: &TlsScan, v: TlsVersion) -> Vec<u16> {
+    let groups = scan.version(v).unwrap().groups.as_ref().unwrap();
+    groups.groups.iter().map(|g| g.code).collect()
+}
+
+fn sorted(mut v: Vec<u16>) -> Vec<u16> {
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn full_scan_of_a_modern_server_finds_exactly_its_configuration() {
+    let server = SimServer::modern();
+    let (scan, log) = run(&server, TlsScanMode::Full);
+    let tls12 = scan.version(TlsVersion::TLS12).unwrap();
+    assert_eq!(tls12.status, SupportStatus::Accepted);
+    assert!(tls12.suites_complete);
+    // Server order: the suites come out in the server's preference order.
+    assert_eq!(codes(&scan, TlsVersion::TLS12), server.suites);
+    assert_eq!(tls12.server_order, Some(CipherOrder::Server));
+    assert_eq!(codes(&scan, TlsVersion::TLS13), server.tls13_suites);
+    assert_eq!(group_codes(&scan, TlsVersion::TLS13), server.tls13_groups);
+    assert_eq!(group_codes(&scan, TlsVersion::TLS12), server.curves);
+    for v in [
+        TlsVersion::TLS11,
+        TlsVersion::TLS10,
+        TlsVersion::SSL3,
+        TlsVersion::SSL2,
+    ] {
+        assert_eq!(status(&scan, v), SupportStatus::Refused, "{v}");
+    }
+    assert!(
+        scan.version(TlsVersion::SSL3)
+            .unwrap()
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("inferred")
+    );
+    // DH size and curve from ServerKeyExchange.
+    let dhe = tls12.suites.iter().find(|s| s.id.code == 0x009f).unwrap();
+    assert_eq!(dhe.dh_bits, Some(2048));
+    let ecdhe = tls12.suites.iter().find(|s| s.id.code == 0xc02f).unwrap();
+    assert_eq!(ecdhe.ecdh_group.as_ref().unwrap().code, 0x001d);
+    // Both certificates, at both versions.
+    let keys: Vec<(&str, &[TlsVersion])> = scan
+        .certificate_keys
+        .iter()
+        .map(|k| (k.key_type.as_str(), k.versions.as_slice()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("ecdsa", &[TlsVersion::TLS12, TlsVersion::TLS13][..]),
+            ("rsa", &[TlsVersion::TLS12, TlsVersion::TLS13][..])
+        ]
+    );
+    let f = &scan.features;
+    assert_eq!(f.secure_renegotiation, Some(true));
+    assert_eq!(f.extended_master_secret, Some(true));
+    assert_eq!(f.heartbeat, Some(false));
+    assert_eq!(f.heartbleed, None);
+    assert_eq!(f.compression, Some(false));
+    assert_eq!(f.encrypt_then_mac, Some(true), "0xc018 is CBC");
+    let fallback = f.fallback_scsv.as_ref().unwrap();
+    assert_eq!(fallback.outcome, FallbackOutcome::Refused);
+    assert_eq!(fallback.offered_version, TlsVersion::TLS12);
+
+    // The probe count the plan promises:
+    let (ns, ng) = (server.suites.len(), server.tls13_groups.len());
+    let legacy = ns + 1 // accepted + 1, the first made by the descent
+        + 1 // TLS 1.1 and below: protocol_version settles them all
+        + 1 // reverse order
+        + server.curves.len() + 1; // curves + 1
+    let tls13 = 3 // suite and group at once
+        + 1 // refused: which list is exhausted?
+        + 1 // suites alone: exhausted
+        + (ng - 3) + 1 // the other groups + 1
+        + 1 // reverse order
+        + 2; // ECDSA-only and RSA-only signature algorithms
+    let others = 1 /* SSLv2 */ + 1 /* fallback SCSV */;
+    assert_eq!(log.len(), legacy + tls13 + others, "{log:#?}");
+}
+
+#[test]
+fn a_client_order_server_is_seen_as_such() {
+    let server = SimServer {
+        server_order: false,
+        ..SimServer::modern()
+    };
+    let (scan, _) = run(&server, TlsScanMode::Full);
+    let tls12 = scan.version(TlsVersion::TLS12).unwrap();
+    assert_eq!(tls12.server_order, Some(CipherOrder::Client));
+    assert_eq!(
+        sorted(codes(&scan, TlsVersion::TLS12)),
+        sorted(server.suites.clone())
+    );
+    assert_eq!(
+        scan.version(TlsVersion::TLS13).unwrap().server_order,
+        Some(CipherOrder::Client)
+    );
+    assert_eq!(
+        sorted(group_codes(&scan, TlsVersion::TLS13)),
+        sorted(server.tls13_groups)
+    );
+}
+
+#[test]
+fn a_tls10_only_server() {
+    let server = SimServer {
+        legacy_versions: vec![TlsVersion::TLS10],
+        suites: vec![0xc014, 0xc013, 0x0039, 0x0035, 0x002f, 0x000a],
+        tls13_suites: Vec::new(),
+        fallback_scsv: true,
+        ..SimServer::modern()
+    };
+    let (scan, log) = run(&server, TlsScanMode::Full);
+    assert_eq!(status(&scan, TlsVersion::TLS10), SupportStatus::Accepted);
+    assert_eq!(codes(&scan, TlsVersion::TLS10), server.suites);
+    let tls12 = scan.version(TlsVersion::TLS12).unwrap();
+    assert_eq!(tls12.status, SupportStatus::Refused);
+    assert_eq!(
+        tls12.detail.as_deref(),
+        Some("answered TLSv1.0 to a hello offering up to TLSv1.2")
+    );
+    assert_eq!(status(&scan, TlsVersion::TLS11), SupportStatus::Refused);
+    assert_eq!(status(&scan, TlsVersion::SSL3), SupportStatus::Refused);
+    assert_eq!(status(&scan, TlsVersion::TLS13), SupportStatus::Refused);
+    // One version: no fallback to test.
+    assert_eq!(scan.features.fallback_scsv, None);
+    let dhe = scan
+        .version(TlsVersion::TLS10)
+        .unwrap()
+        .suites
+        .iter()
+        .find(|s| s.id.code == 0x0039)
+        .unwrap();
+    assert_eq!(dhe.dh_bits, Some(2048));
+    assert!(
+        log.len() <= server.suites.len() + 1 + 1 + 1 + 6 + 1 + 2,
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn legacy_versions_each_get_their_suites_and_a_fallback_probe() {
+    let server = SimServer {
+        legacy_versions: vec![TlsVersion::TLS10, TlsVersion::TLS11, TlsVersion::TLS12],
+        fallback_scsv: false,
+        ..SimServer::modern()
+    };
+    let (scan, _) = run(&server, TlsScanMode::Full);
+    // GCM and ChaCha20 suites need TLS 1.2.
+    let cbc: Vec<u16> = vec![0xc018, 0x0034];
+    assert_eq!(codes(&scan, TlsVersion::TLS11), cbc);
+    assert_eq!(codes(&scan, TlsVersion::TLS10), cbc);
+    assert_eq!(codes(&scan, TlsVersion::TLS12), server.suites);
+    assert_eq!(status(&scan, TlsVersion::SSL3), SupportStatus::Refused);
+    let fallback = scan.features.fallback_scsv.unwrap();
+    assert_eq!(fallback.outcome, FallbackOutcome::Accepted);
+    assert_eq!(fallback.offered_version, TlsVersion::TLS12);
+}
+
+#[test]
+fn quick_mode_answers_the_weak_class_questions_in_a_handful_of_probes() {
+    let server = SimServer {
+        legacy_versions: vec![TlsVersion::TLS10, TlsVersion::TLS12],
+        suites: vec![0xc02f, 0x009e, 0x002f, 0x000a, 0x0005, 0x0034, 0xc02b],
+        heartbeat: true,
+        ..SimServer::modern()
+    };
+    let (scan, log) = run(&server, TlsScanMode::Quick);
+    let found: Vec<u16> = scan.accepted_suites().map(|(_, s)| s.id.code).collect();
+    for weak in [0x002f_u16, 0x000a, 0x0005, 0x0034] {
+        // Each weak class is answered by some suite of that class.
+        let classes = WeakClass::of(weak);
+        assert!(
+            classes
+                .iter()
+                .all(|c| found.iter().any(|&f| WeakClass::of(f).contains(c))),
+            "{weak:04x}: {found:04x?}"
+        );
+    }
+    assert!(!scan.version(TlsVersion::TLS12).unwrap().suites_complete);
+    assert_eq!(status(&scan, TlsVersion::TLS11), SupportStatus::Refused);
+    assert_eq!(status(&scan, TlsVersion::TLS10), SupportStatus::Accepted);
+    assert_eq!(status(&scan, TlsVersion::TLS13), SupportStatus::Accepted);
+    let dh = scan.accepted_suites().find_map(|(_, s)| s.dh_bits);
+    assert_eq!(dh, Some(2048));
+    assert_eq!(
+        scan.features.heartbleed.as_ref().unwrap().outcome,
+        HeartbleedOutcome::NotVulnerable
+    );
+    assert!(log.len() <= 14, "{} probes: {log:#?}", log.len());
+}
+
+#[test]
+fn heartbleed_is_found_and_only_counted() {
+    let server = SimServer {
+        heartbeat: true,
+        heartbleed: true,
+        ..SimServer::modern()
+    };
+    let (scan, _) = run(&server, TlsScanMode::Quick);
+    let hb = scan.features.heartbleed.unwrap();
+    assert_eq!(hb.outcome, HeartbleedOutcome::Vulnerable);
+    assert_eq!(hb.echoed_bytes, 0x4000);
+    assert_eq!(hb.requested_length, 0x4000);
+    assert_eq!(scan.features.heartbeat, Some(true));
+}
+
+#[test]
+fn a_server_that_chokes_on_long_hellos_is_asked_in_bundles() {
+    let server = SimServer {
+        max_suites: Some(130),
+        ..SimServer::modern()
+    };
+    let (scan, _) = run(&server, TlsScanMode::Full);
+    // Bundle by bundle: the order is the server's within each bundle only.
+    assert_eq!(
+        sorted(codes(&scan, TlsVersion::TLS12)),
+        sorted(server.suites.clone())
+    );
+    assert!(scan.version(TlsVersion::TLS12).unwrap().suites_complete);
+    assert_eq!(status(&scan, TlsVersion::TLS11), SupportStatus::Refused);
+}
+
+#[test]
+fn sslv2_is_one_probe() {
+    let server = SimServer {
+        sslv2: Some(vec![0x010080, 0x0700c0]),
+        ..SimServer::modern()
+    };
+    let (scan, _) = run(&server, TlsScanMode::Quick);
+    let v2 = scan.version(TlsVersion::SSL2).unwrap();
+    assert_eq!(v2.status, SupportStatus::Accepted);
+    let kinds: Vec<u32> = v2.sslv2_ciphers.iter().map(|c| c.code).collect();
+    assert_eq!(kinds, vec![0x010080, 0x0700c0]);
+    assert_eq!(
+        v2.sslv2_ciphers[0].name.as_deref(),
+        Some("SSL_CK_RC4_128_WITH_MD5")
+    );
+}
+
+#[test]
+fn throttling_is_never_a_refusal() {
+    let server = SimServer {
+        throttled: true,
+        ..SimServer::modern()
+    };
+    let (scan, log) = run(&server, TlsScanMode::Full);
+    for v in &scan.versions {
+        assert_eq!(v.status, SupportStatus::Throttled, "{}", v.version);
+    }
+    assert!(log.len() <= 4, "{log:#?}");
+}
+
+#[test]
+fn a_tls13_only_server() {
+    let server = SimServer {
+        legacy_versions: Vec::new(),
+        ..SimServer::modern()
+    };
+    let (scan, _) = run(&server, TlsScanMode::Full);
+    assert_eq!(status(&scan, TlsVersion::TLS13), SupportStatus::Accepted);
+    for v in [
+        TlsVersion::TLS12,
+        TlsVersion::TLS11,
+        TlsVersion::TLS10,
+        TlsVersion::SSL3,
+    ] {
+        assert_eq!(status(&scan, v), SupportStatus::Refused);
+    }
+    assert_eq!(scan.features.secure_renegotiation, None);
+    assert_eq!(scan.features.fallback_scsv, None);
+}
+
+#[test]
+fn nonsense_answers_end_every_task() {
+    use crate::server_flight::ServerFlight;
+    let answers = [
+        Answer::flight(ServerFlight::default()),
+        Answer::NotSent(mailwarden_model::Failure::new(
+            mailwarden_model::FailureKind::IoTimeout,
+            "slow",
+        )),
+        Answer::Sslv2 {
+            answer: None,
+            ended: None,
+        },
+    ];
+    for (i, answer) in answers.iter().enumerate() {
+        for mode in [TlsScanMode::Full, TlsScanMode::Quick] {
+            let mut planner = Planner::new(ScanConfig::new(mode, None));
+            for _ in 0..100 {
+                let batch = planner.poll();
+                if batch.is_empty() && planner.is_done() {
+                    break;
+                }
+                for req in batch {
+                    planner.answer(req.id, answer.clone());
+                }
+            }
+            assert!(planner.is_done(), "answer {i}");
+            assert!(
+                planner.probes() <= 8,
+                "answer {i}: {} probes",
+                planner.probes()
+            );
+        }
+    }
+}
