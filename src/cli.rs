@@ -35,6 +35,28 @@ pub enum Format {
     Json,
 }
 
+/// How much TLS enumeration `scan` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsMode {
+    /// Every version, suite, group and feature (about accepted + 1 probes per version).
+    Full,
+    /// One probe per weak suite class and per question: a handful per port.
+    Quick,
+    /// None: only the modern handshake of the scan.
+    Off,
+}
+
+impl TlsMode {
+    /// The probe's setting.
+    pub fn scan_mode(self) -> Option<mailwarden_model::TlsScanMode> {
+        match self {
+            TlsMode::Full => Some(mailwarden_model::TlsScanMode::Full),
+            TlsMode::Quick => Some(mailwarden_model::TlsScanMode::Quick),
+            TlsMode::Off => None,
+        }
+    }
+}
+
 /// When to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -79,6 +101,15 @@ pub struct ScanArgs {
     /// Connections open at once to one host (mail servers throttle busy clients).
     #[arg(long, default_value_t = 4)]
     pub per_host: usize,
+
+    /// TLS enumeration of every port that reaches TLS: `full` lists every
+    /// version, suite (with server order), group, certificate key type and
+    /// feature; `quick` asks each security question (versions, NULL,
+    /// anonymous, EXPORT, RC4, DES, 3DES, no forward secrecy, DH size,
+    /// renegotiation, compression, fallback SCSV, Heartbleed) with a
+    /// handful of probes; `off` only makes the modern handshake.
+    #[arg(long, value_enum, default_value_t = TlsMode::Full, value_name = "MODE")]
+    pub tls: TlsMode,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -80,6 +80,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             connect_timeout: timeout,
             ..ConnectPolicy::default()
         },
+        tls_scan: args.tls.scan_mode(),
         ..ProbeConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

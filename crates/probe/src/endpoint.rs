@@ -84,6 +84,7 @@ impl Prober {
         }
         obs.connections = probe.connections;
         obs.throttling = probe.throttling;
+        crate::tls_scan::attach(self, spec, &mut obs).await;
         obs.duration_ms = started.elapsed().as_millis() as u64;
         obs
     }

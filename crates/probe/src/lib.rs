@@ -3,6 +3,10 @@
 //! implicit TLS handshakes, certificate chains, and whether a client may
 //! authenticate or send mail without TLS.
 //!
+//! With [`ProbeConfig::tls_scan`] set, every port whose dialog reached TLS
+//! is then enumerated (versions, suites, groups, features; see the
+//! `tls_scan` module) with hand-built ClientHellos on further connections.
+//!
 //! Probes observe; they never judge. Every step is an
 //! [`Attempt`](mailwarden_model::Attempt), every read has a deadline and a byte
 //! cap, and connections are paced per host (see [`connector`]). The protocol is
@@ -15,6 +19,7 @@ mod endpoint;
 pub mod handshake;
 pub mod protocol;
 mod resolve;
+mod tls_scan;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +50,9 @@ pub struct ProbeConfig {
     pub legacy_hello: bool,
     /// Connection limits.
     pub connect: ConnectPolicy,
+    /// Enumerate what each port's TLS accepts (versions, suites, groups,
+    /// features) after the dialog reached TLS; `None`: off.
+    pub tls_scan: Option<mailwarden_model::TlsScanMode>,
 }
 
 impl Default for ProbeConfig {
@@ -57,6 +65,7 @@ impl Default for ProbeConfig {
             throttle_backoff: Duration::from_secs(1),
             legacy_hello: true,
             connect: ConnectPolicy::default(),
+            tls_scan: None,
         }
     }
 }

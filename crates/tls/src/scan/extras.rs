@@ -209,6 +209,18 @@ impl FallbackTask {
                 None,
                 format!("ServerHello {} despite the SCSV", hello.version),
             ),
+            // Some servers (Dovecot) close without sending their alert. The
+            // same hello without the SCSV is known to get a ServerHello (the
+            // version was found accepted with it), so the SCSV made the
+            // difference.
+            Reply::Refused(r) if r.alert.is_none() => (
+                FallbackOutcome::Refused,
+                None,
+                format!(
+                    "{}, where the same hello without the SCSV gets a ServerHello",
+                    r.detail
+                ),
+            ),
             Reply::Refused(r) => (
                 FallbackOutcome::Inconclusive,
                 r.alert.map(|a| a.0),
