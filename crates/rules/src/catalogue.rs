@@ -1,7 +1,7 @@
 //! The rule catalogue: what a rule is, and the one ordered list of them.
 //!
 //! Each rule is declared once, as a `const` next to its check in the module of
-//! its family (`transport`, `auth`, `cert`, `tls`, `info`): id, name, title,
+//! its family (`transport`, `auth`, `cert`, `tls`, `tls_scan`, `info`): id, name, title,
 //! severities per context, rationale, remediation per server, references, check.
 //! [`CATALOGUE`] only lists them in order. The `rules` command, the generated
 //! `docs/rules.md` and the snapshot test of ids all read this list, so an id can
@@ -10,7 +10,8 @@
 use mailwarden_model::{Severity, TargetResult};
 
 use crate::facts::{Endpoint, Hit, Software};
-use crate::{Context, auth, cert, info, tls, transport};
+use crate::tls_scan::{features, suites};
+use crate::{Context, auth, cert, info, tls, tls_scan, transport};
 
 /// A rule: one bad thing, how bad it is where, and how to fix it.
 #[derive(Debug)]
@@ -281,7 +282,7 @@ impl std::fmt::Display for Reference {
 }
 
 /// Every rule, in id order: family by family, number by number.
-pub(crate) static CATALOGUE: [Rule; 23] = [
+pub(crate) static CATALOGUE: [Rule; 41] = [
     transport::PLAINTEXT_ONLY_CLIENT_PORT,
     transport::MX_WITHOUT_STARTTLS,
     transport::STARTTLS_OPTIONAL_CLIENT_PORT,
@@ -301,6 +302,24 @@ pub(crate) static CATALOGUE: [Rule; 23] = [
     cert::WEAK_CERTIFICATE_SIGNATURE,
     tls::TLS_HANDSHAKE_FAILS,
     tls::LEGACY_TLS_VERSION,
+    tls_scan::SSLV2_ACCEPTED,
+    tls_scan::SSLV3_ACCEPTED,
+    tls_scan::TLS10_ACCEPTED,
+    tls_scan::TLS11_ACCEPTED,
+    tls_scan::NO_TLS12,
+    tls_scan::NO_TLS13,
+    suites::NULL_SUITES,
+    suites::ANONYMOUS_SUITES,
+    suites::EXPORT_SUITES,
+    suites::RC4_SUITES,
+    suites::DES_SUITES,
+    suites::TRIPLE_DES_SUITES,
+    suites::NO_FORWARD_SECRECY,
+    suites::WEAK_DH_GROUP,
+    features::NO_SECURE_RENEGOTIATION,
+    features::COMPRESSION,
+    features::HEARTBLEED,
+    features::NO_FALLBACK_SCSV,
     info::SOFTWARE_VERSION_DISCLOSED,
     info::OPEN_PORT_NOT_MAIL,
     info::ENDPOINT_NOT_ASSESSED,

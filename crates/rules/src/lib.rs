@@ -38,6 +38,7 @@ pub mod fixtures;
 mod info;
 mod posture;
 mod tls;
+mod tls_scan;
 mod transport;
 
 use jiff::Timestamp;
