@@ -304,24 +304,45 @@ impl Dovecot {
         self.child.as_ref().map(Child::id)
     }
 
-    /// Stops exactly this Dovecot (SIGTERM to its master, which ends its
-    /// children), escalating to SIGKILL after 10 seconds.
+    /// Stops exactly this Dovecot: SIGTERM to its master (SIGKILL after 10
+    /// seconds), then the rest of its process group.
+    ///
+    /// The group matters: when a client still holds a connection, Dovecot's
+    /// master exits while that login process and the helpers it talks to
+    /// (auth, anvil, log, config, stats) stay up to 30 seconds, still bound to
+    /// the listening ports. The group is the one created for Dovecot at
+    /// spawn; its ID is the master's PID, which cannot be reused before we
+    /// reap the master, so the master is reaped last.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        if let Ok(None) = child.try_wait() {
-            util::signal(child.id(), libc::SIGTERM);
-            let pid = child.id();
-            let gone = util::poll_until(Duration::from_secs(10), || match child.try_wait() {
-                Ok(Some(_)) => Ok(()),
-                _ => Err(String::new()),
-            });
-            if gone.is_err() {
+        let pid = child.id();
+        if util::process_alive(pid) {
+            util::signal(pid, libc::SIGTERM);
+            if !util::wait_gone(pid, Duration::from_secs(10)) {
                 util::signal(pid, libc::SIGKILL);
+                util::wait_gone(pid, Duration::from_secs(5));
             }
         }
-        // Reap it; after SIGKILL this returns promptly.
+        // Stragglers get a moment to notice the master is gone, then a TERM, then a KILL.
+        let members_gone = |timeout| {
+            util::poll_until(timeout, || {
+                let members = util::group_members(pid);
+                if members.is_empty() {
+                    Ok(())
+                } else {
+                    Err(members)
+                }
+            })
+        };
+        if let Err(members) = members_gone(Duration::from_millis(300)) {
+            members.iter().for_each(|&m| util::signal(m, libc::SIGTERM));
+            if let Err(members) = members_gone(Duration::from_secs(3)) {
+                members.iter().for_each(|&m| util::signal(m, libc::SIGKILL));
+                let _ = members_gone(Duration::from_secs(3));
+            }
+        }
         let _ = child.wait();
     }
 }

@@ -29,6 +29,7 @@
 //! | `smtps` | implicit TLS, AUTH |
 //! | `smtp-tls10` | STARTTLS negotiating TLS 1.0 only |
 //! | `smtp-expired`, `smtp-not-yet-valid`, `smtp-expiring`, `smtp-self-signed`, `smtp-wrong-name`, `smtp-rsa1024`, `smtp-sha1` | STARTTLS with that certificate |
+//! | `smtp-no-relay` | SMTP refusing relay to other domains even from loopback (`mynetworks` is 127.0.0.0/8 elsewhere) |
 //! | `smtp-banner-version` | banner `mail.test ESMTP Postfix 3.7.11 (Debian)` |
 //! | `imap-starttls` | IMAP, STARTTLS, LOGINDISABLED before TLS |
 //! | `imap-plain-allowed` | IMAP, STARTTLS optional, plaintext LOGIN accepted |

@@ -301,6 +301,14 @@ fn listener_specs(pki: &Pki) -> Vec<ListenerSpec> {
             &pki.sha1,
         ),
         plain(
+            "smtp-no-relay",
+            "SMTP that relays for nobody, not even loopback (RCPT to another domain: 554 Relay access denied)",
+            vec![(
+                "smtpd_relay_restrictions",
+                "reject_unauth_destination".to_string(),
+            )],
+        ),
+        plain(
             "smtp-banner-version",
             "SMTP whose banner discloses software and version",
             vec![(

@@ -24,10 +24,12 @@ dir=$1
 postfix=$2
 pids=
 conf=
+groups=
 while IFS= read -r line; do
   case $line in
     "pid "*) pids="$pids ${line#pid }" ;;
     "postfix "*) conf=${line#postfix } ;;
+    "group "*) groups="$groups ${line#group }" ;;
   esac
 done
 ours() {
@@ -54,6 +56,28 @@ while [ "$i" -lt 50 ]; do
 done
 for pid in $pids; do
   if ours "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
+done
+# Dovecot's login processes (and their helpers) outlive its master while a
+# client holds a connection: end the rest of each watched process group.
+group_members() {
+  for s in /proc/[0-9]*/stat; do
+    read -r line < "$s" 2>/dev/null || continue
+    set -- ${line##*")"}
+    if [ "$3" = "$g" ] && [ "$1" != Z ]; then
+      p=${s#/proc/}
+      echo "${p%/stat}"
+    fi
+  done
+}
+for g in $groups; do
+  for sig in TERM TERM KILL; do
+    members=$(group_members)
+    [ -z "$members" ] && break
+    for m in $members; do
+      if ours "$m"; then kill "-$sig" "$m" 2>/dev/null; fi
+    done
+    sleep 1
+  done
 done
 case $dir in
   */mailwarden-testbed-*) rm -rf -- "$dir" ;;
@@ -97,6 +121,12 @@ impl Reaper {
     /// Asks the reaper to terminate `pid` when we die.
     pub(crate) fn watch_pid(&mut self, pid: u32) -> anyhow::Result<()> {
         self.send(&format!("pid {pid}"))
+    }
+
+    /// Asks the reaper to end what is left of process group `pgid` (after
+    /// the PIDs) when we die.
+    pub(crate) fn watch_group(&mut self, pgid: u32) -> anyhow::Result<()> {
+        self.send(&format!("group {pgid}"))
     }
 
     /// Asks the reaper to run `postfix -c conf_dir stop` when we die.

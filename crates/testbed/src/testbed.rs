@@ -65,6 +65,8 @@ impl Testbed {
         let dovecot = Dovecot::start(&dir.path().join("dovecot"), &pki)?;
         if let Some(pid) = dovecot.pid() {
             reaper.watch_pid(pid)?;
+            // Dovecot runs in a process group of its own whose ID is its PID.
+            reaper.watch_group(pid)?;
         }
         let postfix = Postfix::start(&dir.path().join("postfix"), &pki, dovecot.auth_socket())?;
         reaper.watch_postfix(postfix.conf_dir())?;

@@ -68,10 +68,10 @@ pub(crate) fn free_ports(ips: &[Ipv4Addr]) -> anyhow::Result<Vec<u16>> {
 }
 
 /// Calls `probe` until it returns `Ok`, or fails with its last error at the deadline.
-pub(crate) fn poll_until<T>(
+pub(crate) fn poll_until<T, E>(
     timeout: Duration,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> Result<T, String> {
+    mut probe: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let deadline = Instant::now() + timeout;
     let mut delay = Duration::from_millis(10);
     loop {
@@ -185,6 +185,25 @@ pub(crate) fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// Live (non-zombie) processes whose process group is `pgid`.
+pub(crate) fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // After the parenthesised command name: state, ppid, pgrp, ...
+            let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+            let state = fields.next()?;
+            let pgrp: u32 = fields.nth(1)?.parse().ok()?;
+            (pgrp == pgid && !matches!(state, "Z" | "X")).then_some(pid)
+        })
+        .collect()
+}
+
 /// Sends `signal` to exactly `pid`. Errors (already gone) are ignored on purpose:
 /// callers check with [`process_alive`].
 pub(crate) fn signal(pid: u32, signal: libc::c_int) {
@@ -203,13 +222,10 @@ pub(crate) fn signal(pid: u32, signal: libc::c_int) {
 
 /// Waits until `pid` is gone, up to `timeout`.
 pub(crate) fn wait_gone(pid: u32, timeout: Duration) -> bool {
-    poll_until(timeout, || {
-        if process_alive(pid) {
-            Err(String::new())
-        } else {
-            Ok(())
-        }
-    })
+    poll_until(
+        timeout,
+        || if process_alive(pid) { Err(()) } else { Ok(()) },
+    )
     .is_ok()
 }
 

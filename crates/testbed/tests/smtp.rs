@@ -363,3 +363,24 @@ fn postfix_logs_to_its_own_file_per_listener() {
         },
     );
 }
+
+#[test]
+fn relay_is_open_to_loopback_except_on_smtp_no_relay() {
+    let rcpt = |name: &str, to: &str| {
+        let mut d = Dialog::connect(tb().endpoint(name));
+        d.smtp_reply();
+        d.smtp("EHLO client.test");
+        assert!(d.smtp("MAIL FROM:<bob@example.test>")[0].starts_with("250 "));
+        let reply = d.smtp(&format!("RCPT TO:<{to}>")).remove(0);
+        d.smtp("QUIT");
+        reply
+    };
+    // mynetworks is 127.0.0.0/8: loopback clients may relay (nothing leaves: discard).
+    assert!(rcpt("smtp-mx", "carol@example.org").starts_with("250 "));
+    let denied = rcpt("smtp-no-relay", "carol@example.org");
+    assert!(
+        denied.starts_with("554 5.7.1") && denied.contains("Relay access denied"),
+        "{denied}"
+    );
+    assert!(rcpt("smtp-no-relay", "alice@mail.test").starts_with("250 "));
+}
