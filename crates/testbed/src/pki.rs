@@ -76,7 +76,8 @@ impl Pki {
     /// Generates every certificate into `dir` (created if missing).
     ///
     /// Needs the `openssl` command for the RSA-1024 and SHA-1 certificates.
-    pub fn generate(dir: &Path) -> anyhow::Result<Pki> {
+    pub fn generate(dir: impl AsRef<Path>) -> anyhow::Result<Pki> {
+        let dir = dir.as_ref();
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the PKI directory {}", dir.display()))?;
         let openssl = util::require_program("openssl")?;

@@ -61,7 +61,7 @@ impl Testbed {
         util::make_traversable(dir.path())?;
         let mut reaper = Reaper::spawn(dir.path(), &postfix_bin)?;
 
-        let pki = Pki::generate(&dir.path().join("pki")).context("generating the test PKI")?;
+        let pki = Pki::generate(dir.path().join("pki")).context("generating the test PKI")?;
         let dovecot = Dovecot::start(&dir.path().join("dovecot"), &pki)?;
         if let Some(pid) = dovecot.pid() {
             reaper.watch_pid(pid)?;
