@@ -224,10 +224,11 @@ impl Engine {
     ) {
         let th = self.t.clone();
         let s = self.sources.entry(key).or_default();
-        if s.first.is_none() {
-            s.first = e.time.or(self.now_ts);
+        // Inputs are read one after the other: times may go back when the next file starts.
+        if let Some(time) = e.time.or(self.now_ts) {
+            s.first = Some(s.first.map_or(time, |f| f.min(time)));
+            s.last = Some(s.last.map_or(time, |l| l.max(time)));
         }
-        s.last = e.time.or(s.last);
         s.last_secs = t;
         if let Some(service) = &e.service
             && &**service != "auth"
