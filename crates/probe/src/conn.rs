@@ -232,7 +232,7 @@ pub fn preview(bytes: &[u8]) -> String {
 
 /// Formats a duration for messages ("10s", "250ms").
 pub fn human(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())

@@ -492,16 +492,16 @@ impl Probe<'_> {
                 return None;
             }
         };
-        if let Some(protocol) = starttls {
-            if let Err(f) = protocol::reach_starttls(&mut conn, protocol).await {
-                hs.legacy_hello = Some(mailwarden_model::LegacyHello {
-                    version: None,
-                    cipher_suite: None,
-                    alert: None,
-                    failure: Some(f),
-                });
-                return None;
-            }
+        if let Some(protocol) = starttls
+            && let Err(f) = protocol::reach_starttls(&mut conn, protocol).await
+        {
+            hs.legacy_hello = Some(mailwarden_model::LegacyHello {
+                version: None,
+                cipher_suite: None,
+                alert: None,
+                failure: Some(f),
+            });
+            return None;
         }
         let (mut link, _) = conn.into_parts();
         let (legacy, certs, not_tls) =

@@ -111,10 +111,10 @@ impl ServerCertVerifier for RecordingVerifier {
 
 /// The name sent as SNI: DNS names only (RFC 6066 §3 forbids IP literals).
 fn server_name(check_name: &str, ip: IpAddr) -> ServerName<'static> {
-    if check_name.parse::<IpAddr>().is_err() {
-        if let Ok(name) = ServerName::try_from(check_name.to_owned()) {
-            return name;
-        }
+    if check_name.parse::<IpAddr>().is_err()
+        && let Ok(name) = ServerName::try_from(check_name.to_owned())
+    {
+        return name;
     }
     ServerName::IpAddress(ip.into())
 }
@@ -336,7 +336,7 @@ where
                     },
                 ));
                 let flight = reader.flight();
-                fill_from_flight(&mut obs, &flight);
+                fill_from_flight(&mut obs, flight);
                 return (
                     obs,
                     flight.certificates.clone().unwrap_or_default(),
@@ -346,7 +346,7 @@ where
         }
     }
     let flight = reader.flight();
-    fill_from_flight(&mut obs, &flight);
+    fill_from_flight(&mut obs, flight);
     if obs.version.is_some() || obs.alert.is_some() {
         // The hello exchange happened; a later close or timeout is not the news.
         obs.failure = None;
