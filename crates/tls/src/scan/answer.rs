@@ -90,9 +90,10 @@ impl Refusal {
         self.alert == Some(AlertDescription::PROTOCOL_VERSION)
     }
 
-    /// An alert that hints at a hello the server could not read (too many
-    /// suites, too long) rather than at a refusal of what it offers.
-    pub(crate) fn may_be_hello_size(&self) -> bool {
+    /// A refusal that may not mean "nothing acceptable": a close without
+    /// an alert, or an alert that hints at a server that failed on its own
+    /// choice (internal_error) or could not read a long hello.
+    pub(crate) fn is_ambiguous(&self) -> bool {
         matches!(
             self.alert,
             None | Some(

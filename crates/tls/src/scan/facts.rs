@@ -80,9 +80,6 @@ pub(crate) struct Facts {
     pub versions: Vec<VersionFacts>,
     pub features: FeatureFacts,
     pub keys: Vec<KeyFacts>,
-    /// Offer at most the bundle size of suites per hello (set after a
-    /// server failed on a long list).
-    pub bundled: bool,
     /// The legacy version descent is over: which of SSL 3.0 to TLS 1.2 are
     /// accepted is known.
     pub legacy_known: bool,
@@ -118,7 +115,6 @@ impl Facts {
                 .collect(),
             features: FeatureFacts::default(),
             keys: Vec::new(),
-            bundled: false,
             legacy_known: false,
             tls13_done: false,
             weak_found: Vec::new(),

@@ -9,6 +9,7 @@ use super::hellos::{
     LEGACY_VERSIONS, WeakClass, class_suites, dhe_suites, ecdhe_curves, is_ecdhe,
     legacy_candidates, lower,
 };
+use super::pending::Pending;
 use super::{Ctx, Next, Send, Task, extras};
 use crate::registry::suite;
 use crate::wire::NamedGroup;
@@ -22,9 +23,9 @@ fn hello(ctx: &Ctx<'_>, max: TlsVersion, suites: &[u16]) -> Send {
 /// that version's preferred suite.
 pub(crate) struct DescentTask {
     max: Option<TlsVersion>,
-    remaining: Vec<u16>,
+    pending: Option<Pending>,
     offered: Vec<u16>,
-    tried_bundles: bool,
+    retried_without_dhe: bool,
     /// Quick mode: versions whose weak classes are being asked.
     classes_at: Vec<TlsVersion>,
 }
@@ -33,9 +34,9 @@ impl DescentTask {
     pub(crate) fn new() -> Self {
         DescentTask {
             max: Some(TlsVersion::TLS12),
-            remaining: Vec::new(),
+            pending: None,
             offered: Vec::new(),
-            tried_bundles: false,
+            retried_without_dhe: false,
             classes_at: Vec::new(),
         }
     }
@@ -45,10 +46,14 @@ impl DescentTask {
             ctx.facts.legacy_known = true;
             return Next::Done;
         };
-        if self.remaining.is_empty() {
-            self.remaining = legacy_candidates();
-        }
-        self.offered = ctx.bundle(&self.remaining);
+        let chunk = ctx.config.bundle_size;
+        let pending = self
+            .pending
+            .get_or_insert_with(|| Pending::new(legacy_candidates(), chunk));
+        let Some(offer) = pending.current() else {
+            return Next::Done;
+        };
+        self.offered = offer.to_vec();
         Next::Probe {
             purpose: format!(
                 "versions up to {max}: best version and its first suite ({} suites)",
@@ -83,33 +88,54 @@ impl DescentTask {
                 self.spawn_for(u, c, ctx);
                 self.go_below(u);
             }
-            Reply::Refused(r) => {
-                let long = self.offered.len() > ctx.config.bundle_size;
-                if long && !self.tried_bundles && r.may_be_hello_size() {
-                    // Maybe the list was too long for the server: once more, in bundles.
-                    self.tried_bundles = true;
-                    ctx.facts.bundled = true;
-                    self.remaining.clear();
+            Reply::Refused(r) if r.is_protocol_version() => {
+                ctx.facts.refuse(max, r.detail.clone());
+                for v in LEGACY_VERSIONS.into_iter().filter(|&v| v < max) {
+                    ctx.facts.refuse(
+                        v,
+                        format!("inferred: a hello offering up to {max} got {}", r.detail),
+                    );
+                }
+                self.max = None;
+            }
+            Reply::Refused(r) if ctx.facts.highest_legacy().is_some() => {
+                // A version below one already accepted. Splitting every
+                // ambiguous refusal by family would cost servers that never
+                // send alerts (Dovecot) several probes per version; one
+                // retry without the finite-field DHE suites (what servers
+                // without DH parameters choose and cannot complete) covers
+                // the case that matters.
+                if r.is_ambiguous() && !self.retried_without_dhe {
+                    self.retried_without_dhe = true;
+                    let rest = legacy_candidates()
+                        .into_iter()
+                        .filter(|c| !dhe_suites().contains(c))
+                        .collect();
+                    self.pending = Some(Pending::new(rest, ctx.config.bundle_size));
                     return;
                 }
-                if r.is_protocol_version() {
-                    ctx.facts.refuse(max, r.detail.clone());
-                    for v in LEGACY_VERSIONS.into_iter().filter(|&v| v < max) {
-                        ctx.facts.refuse(
-                            v,
-                            format!("inferred: a hello offering up to {max} got {}", r.detail),
-                        );
-                    }
-                    self.max = None;
-                    return;
-                }
-                if self.offered.len() < self.remaining.len() {
-                    // A bundle without a suite the server takes: the next bundle.
-                    self.remaining.retain(|c| !self.offered.contains(c));
-                    return;
-                }
-                ctx.facts.refuse(max, r.detail);
+                let detail = if self.retried_without_dhe {
+                    format!("{}, also without DHE suites", r.detail)
+                } else {
+                    r.detail
+                };
+                ctx.facts.refuse(max, detail);
                 self.go_below(max);
+            }
+            Reply::Refused(r) => {
+                let Some(pending) = self.pending.as_mut() else {
+                    return;
+                };
+                pending.refused(r.is_ambiguous());
+                if pending.is_empty() {
+                    let detail = if pending.was_split() {
+                        format!("{}, also for each key-exchange family alone", r.detail)
+                    } else {
+                        r.detail
+                    };
+                    ctx.facts.refuse(max, detail);
+                    self.go_below(max);
+                }
             }
             Reply::Unknown(f) => {
                 let status = status_of(&f);
@@ -129,7 +155,8 @@ impl DescentTask {
 
     fn go_below(&mut self, v: TlsVersion) {
         self.max = lower(v);
-        self.remaining.clear();
+        self.pending = None;
+        self.retried_without_dhe = false;
     }
 
     /// What to ask about a version the descent just found.
@@ -164,10 +191,12 @@ impl DescentTask {
     }
 }
 
-/// Full mode: every suite of one version, accepted + 1 probes.
+/// Full mode: every suite of one version, accepted + 1 probes (a few more
+/// when an ambiguous refusal makes it ask per key-exchange family).
 pub(crate) struct SuitesTask {
     version: TlsVersion,
     remaining: Vec<u16>,
+    pending: Option<Pending>,
     offered: Vec<u16>,
     done: bool,
 }
@@ -177,6 +206,7 @@ impl SuitesTask {
         SuitesTask {
             version,
             remaining,
+            pending: None,
             offered: Vec::new(),
             done: false,
         }
@@ -186,11 +216,16 @@ impl SuitesTask {
         if self.done {
             return Next::Done;
         }
-        if self.remaining.is_empty() {
+        let chunk = ctx.config.bundle_size;
+        let remaining = std::mem::take(&mut self.remaining);
+        let pending = self
+            .pending
+            .get_or_insert_with(|| Pending::new(remaining, chunk));
+        let Some(offer) = pending.current() else {
             self.complete(ctx);
             return Next::Done;
-        }
-        self.offered = ctx.bundle(&self.remaining);
+        };
+        self.offered = offer.to_vec();
         Next::Probe {
             purpose: format!(
                 "{} suites: {} not chosen yet",
@@ -202,6 +237,9 @@ impl SuitesTask {
     }
 
     pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
+        let Some(pending) = self.pending.as_mut() else {
+            return;
+        };
         match reply(answer) {
             Reply::Chose { hello, flight } => {
                 let c = hello.cipher_suite;
@@ -218,14 +256,10 @@ impl SuitesTask {
                 ctx.facts.add_suite(self.version, c);
                 ctx.facts
                     .observe_legacy(hello, flight, self.version > TlsVersion::SSL3);
-                self.remaining.retain(|&s| s != c);
+                pending.chose(c);
             }
-            Reply::Refused(_) => {
-                let offered = &self.offered;
-                self.remaining.retain(|c| !offered.contains(c));
-                if self.remaining.is_empty() {
-                    self.complete(ctx);
-                }
+            Reply::Refused(r) => {
+                pending.refused(r.is_ambiguous());
             }
             Reply::Unknown(f) => {
                 ctx.facts
@@ -306,7 +340,7 @@ impl ClassesTask {
             ctx.facts.classes_done |= self.primary;
             return Next::Done;
         }
-        self.offered = ctx.bundle(&candidates);
+        self.offered = candidates;
         let names: Vec<String> = self.remaining.iter().map(|c| format!("{c:?}")).collect();
         Next::Probe {
             purpose: format!("{} weak classes: {}", self.version, names.join(", ")),

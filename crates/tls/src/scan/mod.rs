@@ -46,6 +46,7 @@ mod extras;
 mod facts;
 mod hellos;
 mod legacy;
+mod pending;
 mod tls13;
 
 use mailwarden_model::{TlsScan, TlsScanMode};
@@ -63,8 +64,9 @@ pub struct ScanConfig {
     pub mode: TlsScanMode,
     /// The DNS name for server_name (IP literals are never sent).
     pub server_name: Option<String>,
-    /// Suites per hello once a server failed on a hello with every
-    /// candidate (some servers only read the first 128 or so).
+    /// The most suites per hello once an ambiguous refusal made the
+    /// planner split the candidates (some servers read only the first 128
+    /// or so).
     pub bundle_size: usize,
     /// The most probes one scan may send: a guard against a server that
     /// never lets an enumeration end.
@@ -131,19 +133,6 @@ pub(crate) struct Ctx<'a> {
     pub seed: u32,
     /// Tasks to start.
     pub spawn: Vec<Task>,
-}
-
-impl Ctx<'_> {
-    /// The suites to offer from `remaining`: all of them, or the first
-    /// bundle once the server needs bundles.
-    pub(crate) fn bundle(&self, remaining: &[u16]) -> Vec<u16> {
-        let n = if self.facts.bundled {
-            self.config.bundle_size.max(1)
-        } else {
-            remaining.len()
-        };
-        remaining.iter().take(n).copied().collect()
-    }
 }
 
 /// A chain of probes that asks one question.

@@ -40,6 +40,10 @@ pub(crate) struct SimServer {
     pub max_suites: Option<usize>,
     /// Every probe is refused for load reasons.
     pub throttled: bool,
+    /// Choosing a DHE suite fails (Dovecot without `ssl_dh`).
+    pub broken_dhe: bool,
+    /// Refusals are a close without an alert (Dovecot).
+    pub closes: bool,
 }
 
 impl SimServer {
@@ -65,6 +69,8 @@ impl SimServer {
             sslv2: None,
             max_suites: None,
             throttled: false,
+            broken_dhe: false,
+            closes: false,
         }
     }
 
@@ -72,10 +78,14 @@ impl SimServer {
         if self.throttled {
             return Answer::NotSent(Failure::new(FailureKind::Throttled, "421 busy"));
         }
-        match &req.send {
+        let answer = match &req.send {
             Send::Sslv2(bytes) => self.sslv2(bytes),
             Send::Hello(bytes) => self.hello(bytes, false),
             Send::Heartbleed(bytes) => self.hello(bytes, true),
+        };
+        match answer {
+            Answer::Tls(tls) if self.closes && tls.flight.alert.is_some() => closed(),
+            other => other,
         }
     }
 
@@ -166,6 +176,9 @@ impl SimServer {
             return alert(AlertDescription::HANDSHAKE_FAILURE);
         };
         let info = suite(chosen);
+        if self.broken_dhe && info.is_some_and(|s| is_dhe(s.kx)) {
+            return closed();
+        }
         let has = |t| hello.extension(t).is_some();
         let mut parsed = ServerExtensions {
             renegotiation_info: (has(ExtensionType::RENEGOTIATION_INFO)
@@ -312,6 +325,13 @@ fn server_hello(
         extensions: Vec::new(),
         parsed,
     }
+}
+
+fn closed() -> Answer {
+    Answer::Tls(Box::new(TlsAnswer {
+        ended: Some(Failure::new(FailureKind::ClosedByPeer, "closed")),
+        ..TlsAnswer::default()
+    }))
 }
 
 fn alert(description: AlertDescription) -> Answer {

@@ -262,13 +262,58 @@ fn a_server_that_chokes_on_long_hellos_is_asked_in_bundles() {
         ..SimServer::modern()
     };
     let (scan, _) = run(&server, TlsScanMode::Full);
-    // Bundle by bundle: the order is the server's within each bundle only.
+    // Split by family after the decode_error: the order is the server's
+    // within each family only.
     assert_eq!(
         sorted(codes(&scan, TlsVersion::TLS12)),
         sorted(server.suites.clone())
     );
     assert!(scan.version(TlsVersion::TLS12).unwrap().suites_complete);
     assert_eq!(status(&scan, TlsVersion::TLS11), SupportStatus::Refused);
+}
+
+#[test]
+fn a_broken_dhe_family_does_not_hide_the_other_suites() {
+    // Dovecot without ssl_dh: prefers DHE, fails when it chooses it, and
+    // closes instead of sending alerts.
+    let server = SimServer {
+        suites: vec![0xc02c, 0x009f, 0xc030, 0x009e, 0xc02b, 0xc02f, 0xc013],
+        broken_dhe: true,
+        closes: true,
+        ..SimServer::modern()
+    };
+    let (scan, log) = run(&server, TlsScanMode::Full);
+    let tls12 = scan.version(TlsVersion::TLS12).unwrap();
+    assert_eq!(
+        sorted(codes(&scan, TlsVersion::TLS12)),
+        sorted(vec![0xc02c, 0xc030, 0xc02b, 0xc02f, 0xc013])
+    );
+    assert!(tls12.suites_complete);
+    // Fallback refused by a close is still a refusal.
+    assert_eq!(
+        scan.features.fallback_scsv.unwrap().outcome,
+        FallbackOutcome::Refused
+    );
+    assert!(log.len() < 60, "{log:#?}");
+}
+
+#[test]
+fn a_broken_dhe_preference_does_not_hide_an_older_version() {
+    let server = SimServer {
+        legacy_versions: vec![TlsVersion::TLS10, TlsVersion::TLS11, TlsVersion::TLS12],
+        suites: vec![0xc030, 0x0039, 0xc013],
+        broken_dhe: true,
+        closes: true,
+        ..SimServer::modern()
+    };
+    let (scan, _) = run(&server, TlsScanMode::Quick);
+    assert_eq!(status(&scan, TlsVersion::TLS11), SupportStatus::Accepted);
+    assert_eq!(status(&scan, TlsVersion::TLS10), SupportStatus::Accepted);
+    assert_eq!(codes(&scan, TlsVersion::TLS11)[0], 0xc013);
+    assert_eq!(
+        scan.version(TlsVersion::SSL3).unwrap().detail.as_deref(),
+        Some("connection closed after the ClientHello, also without DHE suites")
+    );
 }
 
 #[test]
