@@ -17,6 +17,7 @@ mod cells;
 mod findings;
 mod style;
 mod text;
+mod tls_summary;
 
 use mailwarden_model::ScanReport;
 

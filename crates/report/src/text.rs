@@ -18,7 +18,8 @@ use crate::style::{cell_color, paint};
 ///
 /// For each target (in the order given): a header, one table per address
 /// with one row per port (state, protocol and context, verdict, TLS,
-/// certificate, AUTH before / over TLS, banner), then that target's findings,
+/// certificate, AUTH before / over TLS, banner) and, when the TLS of the
+/// ports was enumerated, a few summary lines per port; then that target's findings,
 /// most severe first, each with its evidence and a remediation line. Last, a
 /// legend of the verdicts that appear and a summary line: findings by
 /// severity, ports, connections and duration.
@@ -86,6 +87,7 @@ fn render_target(out: &mut String, report: &ScanReport, target: &str, opts: &Tex
             .collect();
         let _ = writeln!(out, "{} ({ip}{note})", escape(target));
         let _ = writeln!(out, "{}", table(report, &rows, opts));
+        crate::tls_summary::render(out, &rows);
     }
     let findings: Vec<&Finding> = report
         .assessment

@@ -148,3 +148,34 @@ fn one_rule_in_full() {
 fn the_whole_catalogue() {
     insta::assert_snapshot!(render_catalogue(catalogue()));
 }
+
+/// An MX and a submission port with TLS enumerations: the summary lines
+/// under the table, and the enumeration findings.
+#[test]
+fn text_report_with_tls_enumeration() {
+    use mailwarden_model::{FailureKind, HeartbleedOutcome, SupportStatus};
+    let mx = modern_scan()
+        .add_suites(TlsVersion::TLS12, &[0x009e, 0x009c, 0x0034])
+        .dh_bits(0x0034, 1024);
+    let submission = modern_scan()
+        .accept(TlsVersion::TLS10, &[0xc013, 0x000a, 0x0005])
+        .status(TlsVersion::TLS11, SupportStatus::Throttled)
+        .heartbleed(HeartbleedOutcome::NotVulnerable, 0);
+    let endpoints = vec![
+        smtp(25).tls_scan(mx).build(),
+        smtp(587).tls_scan(submission).build(),
+        implicit(993, Protocol::Imap)
+            .tls_scan_failed(
+                FailureKind::Throttled,
+                "no probe was answered: 421 4.7.0 busy",
+            )
+            .build(),
+    ];
+    let mut report = report(vec![target(HOST)], endpoints);
+    report.assessment = assess(
+        &report.endpoints,
+        &report.targets,
+        &AssessContext::new(report.started_at),
+    );
+    insta::assert_snapshot!(render_text(&report, &plain()));
+}
