@@ -93,12 +93,16 @@ impl Decoder {
         if let Some((civil, rest)) = iso_time(body) {
             let exim = matches!(body.get(10), Some(b' '));
             let time = self.clock.resolve(civil);
-            if exim {
+            if exim && !looks_like_syslog(rest) {
                 self.in_exim_block = true;
                 return Ok(exim_record(time, rest));
             }
             self.in_exim_block = false;
             return syslog_tail(time, rest);
+        }
+        if let Some((time, rest)) = tai64n(body) {
+            self.in_exim_block = false;
+            return syslog_tail(Some(time), rest);
         }
         if let Some((civil, rest)) = bsd_time(body) {
             self.in_exim_block = false;
@@ -171,6 +175,31 @@ impl Decoder {
             message: &self.scratch_message,
         })
     }
+}
+
+/// `prog: ...` or `host prog[pid]: ...` after an ISO date with a space (some
+/// syslog daemons and Dovecot's `log_timestamp`), as opposed to Exim's own lines.
+fn looks_like_syslog(rest: &[u8]) -> bool {
+    let (first, after_first) = bytes::token(rest);
+    let (second, _) = bytes::token(after_first);
+    let tag = |t: &[u8]| {
+        t.len() > 1 && t.ends_with(b":") && t.first().is_some_and(u8::is_ascii_alphabetic)
+    };
+    (tag(first) && !first.contains(&b'=')) || (tag(second) && second.contains(&b'['))
+}
+
+/// daemontools/s6 `@4000000063b1f2a50a1b2c3d ` (TAI64N) stamps.
+fn tai64n(s: &[u8]) -> Option<(Timestamp, &[u8])> {
+    let hex = s.strip_prefix(b"@")?.get(..24)?;
+    let secs = u64::from_str_radix(std::str::from_utf8(hex.get(..16)?).ok()?, 16).ok()?;
+    let nanos = u32::from_str_radix(std::str::from_utf8(hex.get(16..)?).ok()?, 16).ok()?;
+    // TAI64 labels start at 2^62; TAI was 10 s ahead of UTC in 1972 (leap seconds since are ignored).
+    let unix = i64::try_from(secs.checked_sub(1 << 62)?)
+        .ok()?
+        .checked_sub(10)?;
+    let time = Timestamp::new(unix, i32::try_from(nanos).ok()?).ok()?;
+    let rest = s.get(25..)?;
+    Some((time, rest))
 }
 
 fn nil(s: &[u8]) -> &[u8] {
@@ -491,6 +520,25 @@ mod tests {
                 .is_ok()
         );
         assert_eq!(d.decode(b"Envelope-from: <a@b>"), Err(Skip::Continuation));
+    }
+
+    #[test]
+    fn iso_dates_with_a_space_may_still_be_syslog() {
+        let p = parts("2019-10-22 03:39:17 mx1 exim[29786]: dovecot_login authenticator failed");
+        assert_eq!((p.1.as_str(), p.2.as_str()), ("mx1", "exim"));
+        let p = parts("2013-08-11 03:56:40 auth-worker(default): Info: pam(u,1.2.3.4): x");
+        assert_eq!(p.2, "auth-worker(default)");
+        let p = parts("2013-06-10 18:33:32 [10099] H=(x) [202.132.70.178]:3755 rejected");
+        assert_eq!(p.2, "exim");
+    }
+
+    #[test]
+    fn tai64n_stamps() {
+        let p = parts("@400000004c91b044077a9e94 imap-login: Info: Aborted login");
+        assert_eq!(
+            (p.0.as_str(), p.2.as_str()),
+            ("2010-09-16T05:50:50.1254765Z", "imap-login")
+        );
     }
 
     #[test]

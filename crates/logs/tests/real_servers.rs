@@ -28,9 +28,13 @@ fn connect(from: u8, to: SocketAddr) -> TcpStream {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     let src = SocketAddr::from((Ipv4Addr::new(127, 0, 0, from), 0));
     socket.bind(&src.into()).unwrap();
-    socket.connect_timeout(&to.into(), Duration::from_secs(10)).unwrap();
+    socket
+        .connect_timeout(&to.into(), Duration::from_secs(10))
+        .unwrap();
     let stream: TcpStream = socket.into();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     stream
 }
 
@@ -48,7 +52,10 @@ impl Client {
     }
 
     fn send(&mut self, cmd: &str) {
-        self.reader.get_mut().write_all(format!("{cmd}\r\n").as_bytes()).unwrap();
+        self.reader
+            .get_mut()
+            .write_all(format!("{cmd}\r\n").as_bytes())
+            .unwrap();
     }
 
     /// Sends and reads until a line starting with `done` (IMAP tag) or an SMTP/POP3 final line.
@@ -103,7 +110,10 @@ fn smtp_auth(from: u8, user: &str, password: &str) -> String {
     let mut c = Client::new(from, tb().endpoint("submission-auth-before-tls"));
     c.until("220 ");
     c.smtp("EHLO client.test");
-    let r = c.smtp(&format!("AUTH PLAIN {}", base64(format!("\0{user}\0{password}").as_bytes())));
+    let r = c.smtp(&format!(
+        "AUTH PLAIN {}",
+        base64(format!("\0{user}\0{password}").as_bytes())
+    ));
     c.smtp("QUIT");
     r
 }
@@ -143,7 +153,10 @@ fn relay_prober() {
     c.smtp("MAIL FROM:<probe@prober.test>");
     for rcpt in ["victim@example.net", "other@example.org", "x@example.com"] {
         let r = c.smtp(&format!("RCPT TO:<{rcpt}>"));
-        assert!(r.starts_with("554") && r.contains("Relay access denied"), "{r}");
+        assert!(
+            r.starts_with("554") && r.contains("Relay access denied"),
+            "{r}"
+        );
     }
     c.smtp("QUIT");
 }
@@ -175,7 +188,8 @@ fn tls_downgrader() {
 fn protocol_violator() {
     // HTTP at an SMTP port, before the greeting.
     let mut s = connect(14, tb().endpoint("smtp-plain"));
-    s.write_all(b"GET / HTTP/1.0\r\nHost: mail.test\r\n\r\n").unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\nHost: mail.test\r\n\r\n")
+        .unwrap();
     let mut sink = Vec::new();
     let _ = s.read_to_end(&mut sink);
     // Garbage commands until Postfix gives up.
@@ -194,7 +208,10 @@ fn compromise() {
     imap_failures(15, "alice@mail.test", 2);
     let mut c = Client::new(15, tb().endpoint("imap-plain-allowed"));
     c.line();
-    let r = c.cmd(&format!("a LOGIN {} {}", tb().user(), tb().password()), "a ");
+    let r = c.cmd(
+        &format!("a LOGIN {} {}", tb().user(), tb().password()),
+        "a ",
+    );
     assert!(r.contains("a OK"), "{r}");
     c.cmd("z LOGOUT", "z ");
 }
@@ -203,7 +220,10 @@ fn legitimate_user() {
     imap_failures(20, tb().user(), 1);
     let mut c = Client::new(20, tb().endpoint("imap-plain-allowed"));
     c.line();
-    let r = c.cmd(&format!("a LOGIN {} {}", tb().user(), tb().password()), "a ");
+    let r = c.cmd(
+        &format!("a LOGIN {} {}", tb().user(), tb().password()),
+        "a ",
+    );
     assert!(r.contains("a OK"), "{r}");
     c.cmd("z LOGOUT", "z ");
     let r = smtp_auth(20, tb().user(), tb().password());
@@ -218,7 +238,11 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -252,7 +276,10 @@ fn settle_and_read(offsets: &[(&Path, u64)]) -> Vec<(String, Vec<u8>)> {
         .map(|(path, from)| {
             let all = std::fs::read(path).unwrap();
             let tail = all.get(*from as usize..).unwrap_or_default().to_vec();
-            (path.file_name().unwrap().to_string_lossy().into_owned(), tail)
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                tail,
+            )
         })
         .collect()
 }
@@ -260,7 +287,10 @@ fn settle_and_read(offsets: &[(&Path, u64)]) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn finds_exactly_the_attackers_in_real_postfix_and_dovecot_logs() {
     let tb = tb();
-    let offsets = [(tb.postfix_log(), size(tb.postfix_log())), (tb.dovecot_log(), size(tb.dovecot_log()))];
+    let offsets = [
+        (tb.postfix_log(), size(tb.postfix_log())),
+        (tb.dovecot_log(), size(tb.dovecot_log())),
+    ];
 
     let mut threads: Vec<std::thread::JoinHandle<()>> = vec![
         std::thread::spawn(scanner),
@@ -295,12 +325,18 @@ fn finds_exactly_the_attackers_in_real_postfix_and_dovecot_logs() {
 
     let mut found: BTreeMap<String, BTreeSet<Detector>> = BTreeMap::new();
     for a in &sink.alerts {
-        found.entry(a.source.to_string()).or_default().insert(a.alert);
+        found
+            .entry(a.source.to_string())
+            .or_default()
+            .insert(a.alert);
         assert!(!a.evidence.is_empty(), "alert without evidence: {a:?}");
     }
     let mut expected: BTreeMap<String, BTreeSet<Detector>> = BTreeMap::new();
     let mut expect = |last: u8, detectors: &[Detector]| {
-        expected.insert(format!("127.0.0.{last}"), detectors.iter().copied().collect());
+        expected.insert(
+            format!("127.0.0.{last}"),
+            detectors.iter().copied().collect(),
+        );
     };
     use Detector::*;
     expect(6, &[Scanning]);
@@ -313,13 +349,37 @@ fn finds_exactly_the_attackers_in_real_postfix_and_dovecot_logs() {
     for d in 30..40 {
         expect(d, &[DistributedAttack]);
     }
-    assert_eq!(found, expected, "alerts differ from the attacks driven\n{}", dump());
+    assert_eq!(
+        found,
+        expected,
+        "alerts differ from the attacks driven\n{}",
+        dump()
+    );
 
     // The legitimate user mistyped once: counted, never listed.
-    let legit: Vec<_> = sink.events.iter().filter(|e| e.source.map(|s| s.to_string()) == Some("127.0.0.20".into())).collect();
-    assert!(legit.iter().any(|e| matches!(e.kind, EventKind::AuthFailed { counted: 1, .. })), "{legit:#?}");
-    assert!(legit.iter().any(|e| matches!(e.kind, EventKind::AuthSucceeded { tls: Some(false), .. })));
-    assert!(legit.iter().any(|e| matches!(e.kind, EventKind::PlaintextAllowed { .. })));
+    let legit: Vec<_> = sink
+        .events
+        .iter()
+        .filter(|e| e.source.map(|s| s.to_string()) == Some("127.0.0.20".into()))
+        .collect();
+    assert!(
+        legit
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::AuthFailed { counted: 1, .. })),
+        "{legit:#?}"
+    );
+    assert!(legit.iter().any(|e| matches!(
+        e.kind,
+        EventKind::AuthSucceeded {
+            tls: Some(false),
+            ..
+        }
+    )));
+    assert!(
+        legit
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::PlaintextAllowed { .. }))
+    );
 
     // Every failed attempt driven was counted exactly once.
     let counted = |last: u8| -> u32 {
@@ -333,8 +393,24 @@ fn finds_exactly_the_attackers_in_real_postfix_and_dovecot_logs() {
             })
             .sum()
     };
-    assert_eq!((counted(8), counted(9), counted(15), counted(20), counted(31)), (5, 5, 5, 1, 1), "{}", dump());
+    assert_eq!(
+        (
+            counted(8),
+            counted(9),
+            counted(15),
+            counted(20),
+            counted(31)
+        ),
+        (5, 5, 5, 1, 1),
+        "{}",
+        dump()
+    );
     // The summary lists the same sources.
-    let summary: BTreeSet<String> = analyzer.engine().summary().iter().map(|s| s.source.to_string()).collect();
+    let summary: BTreeSet<String> = analyzer
+        .engine()
+        .summary()
+        .iter()
+        .map(|s| s.source.to_string())
+        .collect();
     assert_eq!(summary, expected.keys().cloned().collect());
 }

@@ -3,11 +3,11 @@
 use std::collections::{HashMap, VecDeque};
 
 use jiff::Timestamp;
-use serde::Serialize;
 
 use super::dedup::AttemptCounter;
 use super::state::{Distinct, Ring, Samples, hash_name};
-use super::{Alert, Detector, Severity, SourceKey, Thresholds};
+use super::summary::{Counts, SourceSummary, message, summarize};
+use super::{Alert, Detector, SourceKey, Thresholds};
 use crate::event::{Event, EventKind, LineRef, TlsReason};
 
 const EVIDENCE_KEPT: usize = 64;
@@ -24,57 +24,28 @@ const T_RATE: u8 = 32;
 const T_OK: u8 = 64;
 const T_MSG: u8 = 128;
 
-/// Event counts of one source.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Counts {
-    /// Connections.
-    pub connect: u32,
-    /// Failed login attempts (each counted once).
-    pub auth_failed: u32,
-    /// Successful logins.
-    pub auth_succeeded: u32,
-    /// Relay refusals.
-    pub relay_denied: u32,
-    /// Other rejections.
-    pub rejected: u32,
-    /// TLS handshake failures.
-    pub tls_failed: u32,
-    /// Plaintext logins refused.
-    pub plaintext_refused: u32,
-    /// Protocol violations.
-    pub protocol_errors: u32,
-    /// Times throttled.
-    pub rate_limited: u32,
-    /// Sessions without login or mail.
-    pub idle_sessions: u32,
-    /// Connections lost or timed out.
-    pub lost_connections: u32,
-    /// Messages submitted after login.
-    pub messages: u32,
-}
-
 #[derive(Debug, Default)]
-struct Source {
-    first: Option<Timestamp>,
-    last: Option<Timestamp>,
-    last_secs: i64,
-    counts: Counts,
-    had_success: bool,
-    fired: u16,
-    alerts: Vec<Detector>,
-    services: Samples,
-    users: Samples,
-    failures: Ring,
-    per_user: Vec<(u64, Ring)>,
-    accounts: Distinct,
-    idle: Ring,
-    idle_ports: Distinct,
-    relay: Ring,
-    tls: Ring,
-    downgrade: Ring,
-    protocol: Ring,
-    rate: Ring,
-    evidence: VecDeque<(LineRef, u8)>,
+pub(super) struct Source {
+    pub(super) first: Option<Timestamp>,
+    pub(super) last: Option<Timestamp>,
+    pub(super) last_secs: i64,
+    pub(super) counts: Counts,
+    pub(super) had_success: bool,
+    pub(super) fired: u16,
+    pub(super) alerts: Vec<Detector>,
+    pub(super) services: Samples,
+    pub(super) users: Samples,
+    pub(super) failures: Ring,
+    pub(super) per_user: Vec<(u64, Ring)>,
+    pub(super) accounts: Distinct,
+    pub(super) idle: Ring,
+    pub(super) idle_ports: Distinct,
+    pub(super) relay: Ring,
+    pub(super) tls: Ring,
+    pub(super) downgrade: Ring,
+    pub(super) protocol: Ring,
+    pub(super) rate: Ring,
+    pub(super) evidence: VecDeque<(LineRef, u8)>,
 }
 
 #[derive(Debug, Default)]
@@ -88,35 +59,6 @@ struct Account {
     domains: Distinct,
     busiest: u32,
     spiked: bool,
-}
-
-/// What one source did, for the summary.
-///
-/// JSON: `{"source":"192.0.2.8","verdict":"attacker","first_seen":"...","last_seen":"...",
-/// "alerts":["brute-force"],"services":["imap","pop3"],"users":["alice"],"users_tried":1,
-/// "counts":{"connect":3,"auth_failed":5,...}}`
-#[derive(Debug, Clone, Serialize)]
-pub struct SourceSummary {
-    /// The source.
-    pub source: SourceKey,
-    /// `compromise-suspected`, `attacker`, `suspicious`, `noisy` (by the worst alert).
-    pub verdict: &'static str,
-    /// The worst alert's severity.
-    pub severity: Severity,
-    /// First event.
-    pub first_seen: Option<Timestamp>,
-    /// Last event.
-    pub last_seen: Option<Timestamp>,
-    /// Detectors that fired.
-    pub alerts: Vec<Detector>,
-    /// Services (with port when known) touched.
-    pub services: Vec<Box<str>>,
-    /// Accounts tried (a sample).
-    pub users: Vec<Box<str>>,
-    /// How many distinct accounts were tried.
-    pub users_tried: u32,
-    /// Event counts.
-    pub counts: Counts,
 }
 
 /// The engine. Feed it every event with [`Engine::observe`].
@@ -191,6 +133,7 @@ impl Engine {
         if self.allowed(addr) {
             return;
         }
+        self.source_event(key, event, t, counted, alerts);
         if let EventKind::MessageSubmitted {
             recipients,
             domains,
@@ -198,7 +141,6 @@ impl Engine {
         {
             self.volume(key, event, t, *recipients, domains, alerts);
         }
-        self.source_event(key, event, t, counted, alerts);
     }
 
     fn allowed(&self, addr: std::net::IpAddr) -> bool {
@@ -596,46 +538,7 @@ impl Engine {
 
     /// Sources with at least one alert, worst first.
     pub fn summary(&self) -> Vec<SourceSummary> {
-        let mut out: Vec<SourceSummary> = self
-            .sources
-            .iter()
-            .filter(|(_, s)| !s.alerts.is_empty())
-            .map(|(k, s)| {
-                let severity = s
-                    .alerts
-                    .iter()
-                    .map(|d| d.severity())
-                    .max()
-                    .unwrap_or(Severity::Low);
-                let mut alerts = s.alerts.clone();
-                alerts.sort_by_key(|d| Detector::ALL.iter().position(|x| x == d));
-                SourceSummary {
-                    source: *k,
-                    verdict: match severity {
-                        Severity::Critical => "compromise-suspected",
-                        Severity::High => "attacker",
-                        Severity::Medium => "suspicious",
-                        Severity::Low => "noisy",
-                    },
-                    severity,
-                    first_seen: s.first,
-                    last_seen: s.last,
-                    alerts,
-                    services: s.services.items().to_vec(),
-                    users: s
-                        .users
-                        .items()
-                        .iter()
-                        .filter(|u| !u.is_empty())
-                        .cloned()
-                        .collect(),
-                    users_tried: s.users.distinct,
-                    counts: s.counts.clone(),
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.source.cmp(&b.source)));
-        out
+        summarize(&self.sources)
     }
 
     /// Sources not alerted on that are still tracked.
@@ -678,43 +581,5 @@ fn idle(s: &mut Source, e: &Event, t: i64, th: &Thresholds, fire: &mut Vec<(Dete
             sessions,
             th.scanning_sessions.window_secs,
         ));
-    }
-}
-
-fn message(d: Detector, count: u32, window: u64, users: &[Box<str>], s: &Source) -> String {
-    let span = if window % 3600 == 0 {
-        format!("{} h", window / 3600)
-    } else if window % 60 == 0 {
-        format!("{} min", window / 60)
-    } else {
-        format!("{window} s")
-    };
-    let who = users.first().map_or(String::new(), |u| format!(" for {u}"));
-    let services = s.services.items().join(", ");
-    match d {
-        Detector::BruteForce => format!("{count} failed logins{who} within {span} ({services})"),
-        Detector::PasswordSpraying => format!(
-            "failed logins on {count} accounts within {span} ({})",
-            users.join(", ")
-        ),
-        Detector::DistributedAttack => {
-            format!("one of {count} sources failing to log in{who} within {span}")
-        }
-        Detector::Scanning => format!(
-            "{count} idle sessions or ports without login or mail within {span} ({services})"
-        ),
-        Detector::RelayProbing => format!("{count} relay attempts refused within {span}"),
-        Detector::TlsFailures => format!("{count} TLS handshake failures within {span}"),
-        Detector::TlsDowngrade => {
-            format!("{count} handshakes refused for old protocol versions or ciphers within {span}")
-        }
-        Detector::ProtocolViolations => format!("{count} protocol violations within {span}"),
-        Detector::RateLimited => format!("throttled by the server {count} times within {span}"),
-        Detector::SuccessAfterFailures => format!(
-            "login succeeded{who} after {count} failures within {span}: possible compromise, reset the password"
-        ),
-        Detector::SendingSpike => format!(
-            "account{who} sent to {count} recipients or domains within {span}, far above its usual volume"
-        ),
     }
 }

@@ -13,6 +13,7 @@
 mod dedup;
 mod engine;
 mod state;
+mod summary;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -20,7 +21,8 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Counts, Engine, SourceSummary};
+pub use engine::Engine;
+pub use summary::{Counts, SourceSummary};
 
 use crate::event::LineRef;
 

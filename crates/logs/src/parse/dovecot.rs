@@ -24,9 +24,9 @@ use crate::parse::{EventBuilder, LineCtx, Outcome, ServerParser};
 /// as Dovecot writes it into its own `log_path`).
 pub fn claims(program: &[u8]) -> bool {
     program == b"dovecot"
+        || program == b"dovecot-auth"
         || program.ends_with(b"-login")
-        || program == b"auth"
-        || program.starts_with(b"auth-worker")
+        || is_auth_process(program)
         || matches!(
             program,
             b"imap"
@@ -40,6 +40,10 @@ pub fn claims(program: &[u8]) -> bool {
                 | b"log"
                 | b"stats"
         )
+}
+
+fn is_auth_process(p: &[u8]) -> bool {
+    p == b"auth" || p == b"dovecot-auth" || p.starts_with(b"auth(") || p.starts_with(b"auth-worker")
 }
 
 /// The Dovecot parser (stateless: a session's facts are on its one line).
@@ -61,12 +65,16 @@ impl ServerParser for Dovecot {
     }
 
     fn parse(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
-        let (process, mut m) = if r.program == b"dovecot" {
-            let (p, rest) = bytes::token(r.message);
-            (p.strip_suffix(b":").unwrap_or(p), rest)
-        } else {
-            (r.program, r.message)
-        };
+        let (mut process, mut m) = (r.program, r.message);
+        // Syslog: `dovecot: imap-login: ...`, sometimes `dovecot[1]: dovecot: auth(default): ...`.
+        for _ in 0..2 {
+            if process != b"dovecot" {
+                break;
+            }
+            let (p, rest) = bytes::token(m);
+            process = p.strip_suffix(b":").unwrap_or(p);
+            m = rest;
+        }
         for level in LEVELS {
             if let Some(rest) = after(m, level) {
                 m = rest;
@@ -87,7 +95,7 @@ impl ServerParser for Dovecot {
                 &EventBuilder::new(ctx, r, Server::Dovecot).service_only(service),
                 out,
             );
-        } else if process == b"auth" || process.starts_with(b"auth-worker") {
+        } else if is_auth_process(process) {
             backend(
                 m,
                 &EventBuilder::new(ctx, r, Server::Dovecot).service_only("auth"),
@@ -128,15 +136,15 @@ fn login(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
         }
         return;
     }
-    if !(m.starts_with(b"Disconnected")
-        || m.starts_with(b"Aborted login")
-        || m.starts_with(b"Login aborted"))
-    {
-        if contains(m, "Maximum number of connections") {
-            push(EventKind::RateLimited {
-                detail: bytes::text(bytes::until(m, b':')),
-            });
-        }
+    if contains(m, "Maximum number of connections") {
+        push(EventKind::RateLimited {
+            detail: bytes::text(bytes::until(m, b':')),
+        });
+        return;
+    }
+    // A session's end: `Disconnected...`, `Aborted login`, 2.4 `Login aborted`,
+    // submission-login `Client has quit the connection`, `Remote closed connection`.
+    if bytes::field(fields, "rip=").is_none() || memchr::memchr(b'(', m).is_none() {
         return;
     }
     let reason = reason_part(m);
@@ -156,6 +164,7 @@ fn login(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
         });
     } else if contains(reason, "disconnected while authenticating")
         || contains(reason, "client didn't finish SASL auth")
+        || contains(reason, "proxy dest auth failed")
     {
         push(EventKind::auth_failed(mechanism, 1));
     } else if contains(reason, "Too many invalid") || contains(reason, "Too many bad") {
@@ -204,29 +213,30 @@ fn reason_part(m: &[u8]) -> &[u8] {
 /// `passwd-file(bob,192.0.2.8,sasl:plain,<session>): Password mismatch`,
 /// `pam(bob,192.0.2.8): pam_authenticate() failed: Authentication failure (password mismatch?)`.
 fn backend(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
-    let Some(open) = memchr::memchr(b'(', m) else {
-        return;
-    };
-    let driver = m.get(..open).unwrap_or_default();
-    if driver.is_empty()
-        || driver.len() > 32
-        || !driver
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
-    {
+    // PAM's own line: `pam_unix(dovecot:auth): authentication failure; ... rhost=192.0.2.1  user=root`
+    if let Some(rest) = after_find(m, "pam_unix(dovecot:auth): authentication failure;") {
+        let mut e = b.event(
+            EventKind::AuthFailed {
+                mechanism: None,
+                attempts: 1,
+                via: AuthVia::Backend,
+                counted: 0,
+            },
+            last_field(rest, "rhost=").and_then(bytes::ip),
+        );
+        e.user = bytes::field(rest, "user=").and_then(bytes::user);
+        out.push(e);
         return;
     }
-    let inner_and_rest = m.get(open + 1..).unwrap_or_default();
-    let Some(close) = memchr::memmem::find(inner_and_rest, b"): ") else {
+    let Some((inner, result)) = driver_group(m) else {
         return;
     };
-    let inner = inner_and_rest.get(..close).unwrap_or_default();
-    let result = inner_and_rest.get(close + 3..).unwrap_or_default();
     let failed = contains(result, "Password mismatch")
         || contains(result, "password mismatch")
         || contains(result, "unknown user")
         || contains(result, "User not known")
         || contains(result, "Authentication failure")
+        || contains(result, "Permission denied")
         || contains(result, "invalid credentials");
     if !failed {
         return;
@@ -257,4 +267,38 @@ fn backend(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
     e.user = user;
     e.session = session;
     out.push(e);
+}
+
+/// The last `key=` value (PAM repeats `rhost=` when a field is empty).
+fn last_field<'a>(s: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let mut found = None;
+    let mut rest = s;
+    while let Some(v) = bytes::field(rest, key) {
+        if !v.is_empty() {
+            found = Some(v);
+        }
+        rest = after_find(rest, key).unwrap_or_default();
+    }
+    found
+}
+
+/// The first `driver(user,ip[,...]): result` group: its inside and the result.
+fn driver_group(m: &[u8]) -> Option<(&[u8], &[u8])> {
+    for close in memchr::memmem::find_iter(m, b"): ") {
+        let before = m.get(..close)?;
+        let Some(open) = memchr::memrchr(b'(', before) else {
+            continue;
+        };
+        let driver_start = before
+            .get(..open)?
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_'))
+            .map_or(0, |i| i + 1);
+        let driver = before.get(driver_start..open)?;
+        let inner = before.get(open + 1..)?;
+        if !driver.is_empty() && driver != b"auth-worker" && memchr::memchr(b',', inner).is_some() {
+            return Some((inner, m.get(close + 3..)?));
+        }
+    }
+    None
 }

@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use crate::bytes::{self, after, after_find, bracketed_ip, contains};
+
 use crate::envelope::Record;
 use crate::event::{Event, EventKind, ProtocolErrorKind, Server, TlsReason};
 use crate::parse::{EventBuilder, LineCtx, Outcome, ServerParser};
@@ -120,6 +121,14 @@ impl ServerParser for Exim {
                 out,
                 EventKind::ProtocolError {
                     error,
+                    detail: Some(bytes::text(rest)),
+                },
+            );
+        } else if let Some(rest) = after(m, "SMTP protocol error in ") {
+            push(
+                out,
+                EventKind::ProtocolError {
+                    error: ProtocolErrorKind::Syntax,
                     detail: Some(bytes::text(rest)),
                 },
             );
@@ -264,14 +273,26 @@ fn addresses(m: &[u8]) -> (Option<IpAddr>, Option<u16>) {
         }
         None => (m, None),
     };
-    let mut source = None;
-    let mut rest = client_part;
-    while let Some((ip, tail)) = bracketed_ip(rest) {
-        source = Some(ip);
-        if port.is_none() {
-            break;
+    (outside_parentheses_ip(client_part), port)
+}
+
+/// The first `[address]` not inside parentheses: Exim writes the client's
+/// HELO in parentheses, and a HELO of `[192.0.2.1]` must not pass for the address.
+fn outside_parentheses_ip(s: &[u8]) -> Option<IpAddr> {
+    let mut depth = 0u32;
+    for (i, &c) in s.iter().enumerate() {
+        match c {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b'[' if depth == 0 => {
+                let inner = s.get(i + 1..)?;
+                let close = memchr::memchr(b']', inner)?;
+                if let Some(ip) = bytes::ip(inner.get(..close)?) {
+                    return Some(ip);
+                }
+            }
+            _ => {}
         }
-        rest = tail;
     }
-    (source, port)
+    None
 }

@@ -60,7 +60,7 @@ impl Default for Parsers {
         Parsers {
             postfix: postfix::Postfix::default(),
             dovecot: dovecot::Dovecot,
-            exim: exim::Exim::default(),
+            exim: exim::Exim,
             opensmtpd: opensmtpd::OpenSmtpd::default(),
         }
     }

@@ -66,7 +66,10 @@ impl OpenSmtpd {
         let (verb, rest) = bytes::token(m);
         let kind = match verb {
             b"connected" => {
-                let source = bytes::field(rest, "address=").and_then(bytes::ip);
+                // 7.x writes IPv6 in brackets: `address=[::1]`.
+                let source = bytes::field(rest, "address=")
+                    .map(|a| a.strip_prefix(b"[").map_or(a, |a| bytes::until(a, b']')))
+                    .and_then(bytes::ip);
                 self.sessions.insert(key, Session { source, tls: false });
                 out.push(b.event(EventKind::Connect, source));
                 return Outcome::Events;

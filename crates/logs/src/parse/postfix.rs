@@ -79,7 +79,7 @@ impl ServerParser for Postfix {
             b"smtpd" => self.smtpd(r, &b, service, key, out),
             b"postscreen" => postscreen(r.message, &b, out),
             b"anvil" => Outcome::Uninteresting,
-            b"qmgr" => self.qmgr(r.message),
+            b"qmgr" if !r.message.ends_with(b": removed") => self.qmgr(r.message),
             _ => self.delivery(r.message, &b, out),
         };
         if out.len() > before {
@@ -134,8 +134,18 @@ impl Postfix {
             lost(out, b, rest, true);
         } else if let Some(rest) = after(m, "warning: ") {
             return warning(rest, b, out);
-        } else if let Some(rest) = after(m, "NOQUEUE: reject: ") {
+        } else if let Some(rest) = after_find(m, ": reject: ") {
             reject(rest, b, out);
+        } else if let Some(rest) = after_find(m, ": milter-reject: ") {
+            out.push(b.event(
+                EventKind::Rejected {
+                    reason: bytes::text(bytes::until(
+                        after_find(rest, "]: ").unwrap_or(rest),
+                        b';',
+                    )),
+                },
+                client(rest),
+            ));
         } else if let Some(rest) = after(m, "SSL_accept error from ") {
             let detail = after_find(rest, ": ").unwrap_or_default();
             let event = b.event(
@@ -276,7 +286,15 @@ fn warning(rest: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) -> Outcome {
             .map(|m| bytes::until(m, b' '))
             .filter(|m| !m.is_empty() && *m != b"authentication")
             .and_then(bytes::user);
-        let mut e = b.event(EventKind::auth_failed(mechanism, 1), source);
+        let kind = if contains(detail, "Invalid authentication mechanism") {
+            EventKind::ProtocolError {
+                error: ProtocolErrorKind::UnsupportedMechanism,
+                detail: Some(bytes::text(detail)),
+            }
+        } else {
+            EventKind::auth_failed(mechanism, 1)
+        };
+        let mut e = b.event(kind, source);
         e.user = bytes::field(detail, "sasl_username=").and_then(bytes::user);
         out.push(e);
     } else if contains(rest, "rate limit exceeded") || contains(rest, "concurrency limit exceeded")
