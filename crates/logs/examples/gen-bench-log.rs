@@ -78,7 +78,7 @@ impl Gen {
     /// An inbound message from another MTA: the bulk of a real log.
     fn inbound(&mut self, t: u32, ip: &str) {
         let pid = self.pid();
-        let qid = format!("{:X}", self.rng.next() & 0xFFFF_FFFF_FF);
+        let qid = format!("{:X}", self.rng.next() & 0x00FF_FFFF_FFFF);
         let mx = self.rng.below(50);
         let host = format!("mx{mx}.example.net[{ip}]");
         self.smtpd(t, "smtp", pid, &format!("connect from {host}"));
@@ -138,7 +138,7 @@ impl Gen {
     fn submit(&mut self, t: u32, user: &str, ip: &str, recipients: u32) {
         let pid = self.pid();
         let host = format!("unknown[{ip}]");
-        let qid = format!("{:X}", self.rng.next() & 0xFFFF_FFFF_FF);
+        let qid = format!("{:X}", self.rng.next() & 0x00FF_FFFF_FFFF);
         self.smtpd(t, "submission", pid, &format!("connect from {host}"));
         self.smtpd(t, "submission", pid, &format!("Anonymous TLS connection established from {host}: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"));
         self.smtpd(

@@ -28,6 +28,7 @@ pub mod clock;
 pub mod detect;
 pub mod envelope;
 pub mod event;
+mod hash;
 pub mod input;
 pub mod output;
 pub mod parse;

@@ -10,10 +10,11 @@
 //!   same attempt, without a login session. Such a pair (same address,
 //!   compatible user, within [`PAIR_SECS`]) counts once, whichever comes first.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use crate::event::{AuthVia, Event, EventKind, Server};
+use crate::hash::FastMap;
 use crate::parse::Bounded;
 
 /// How far apart (seconds) two lines of one attempt may be.
@@ -31,7 +32,7 @@ struct Recent {
 /// The deduplicating counter.
 #[derive(Debug)]
 pub struct AttemptCounter {
-    recent: HashMap<IpAddr, VecDeque<Recent>>,
+    recent: FastMap<IpAddr, VecDeque<Recent>>,
     sessions: Bounded<Box<str>, u32>,
     ops: u64,
 }
@@ -39,7 +40,7 @@ pub struct AttemptCounter {
 impl Default for AttemptCounter {
     fn default() -> Self {
         AttemptCounter {
-            recent: HashMap::new(),
+            recent: FastMap::default(),
             sessions: Bounded::new(65_536),
             ops: 0,
         }

@@ -1,6 +1,8 @@
 //! The detection engine: per-source and per-account windows fed by events.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::hash::FastMap;
 
 use jiff::Timestamp;
 
@@ -34,6 +36,7 @@ pub(super) struct Source {
     pub(super) fired: u16,
     pub(super) alerts: Vec<Detector>,
     pub(super) services: Samples,
+    pub(super) service_keys: Vec<u64>,
     pub(super) users: Samples,
     pub(super) failures: Ring,
     pub(super) per_user: Vec<(u64, Ring)>,
@@ -65,8 +68,8 @@ struct Account {
 #[derive(Debug)]
 pub struct Engine {
     t: Thresholds,
-    sources: HashMap<SourceKey, Source>,
-    accounts: HashMap<u64, Account>,
+    sources: FastMap<SourceKey, Source>,
+    accounts: FastMap<u64, Account>,
     dedup: AttemptCounter,
     allow: Vec<(SourceKey, u8)>,
     now: i64,
@@ -81,8 +84,8 @@ impl Engine {
     pub fn new(t: Thresholds) -> Engine {
         Engine {
             t,
-            sources: HashMap::new(),
-            accounts: HashMap::new(),
+            sources: FastMap::default(),
+            accounts: FastMap::default(),
             dedup: AttemptCounter::default(),
             allow: Vec::new(),
             now: 0,
@@ -175,11 +178,16 @@ impl Engine {
         if let Some(service) = &e.service
             && &**service != "auth"
         {
-            let label = match e.port {
-                Some(p) => format!("{service}/{p}"),
-                None => service.to_string(),
-            };
-            s.services.add(&label, 16);
+            let key = hash_name(service)
+                ^ u64::from(e.port.unwrap_or(0)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            if !s.service_keys.contains(&key) && s.service_keys.len() < 16 {
+                s.service_keys.push(key);
+                let label = match e.port {
+                    Some(p) => format!("{service}/{p}"),
+                    None => service.to_string(),
+                };
+                s.services.add(&label, 16);
+            }
         }
         let mut fire: Vec<(Detector, u32, u64)> = Vec::new();
         let mut tag = 0u8;

@@ -1,13 +1,12 @@
 //! What the engine reports about a source: counts, the summary, and the
 //! one-sentence alert messages.
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::engine::Source;
 use super::{Detector, Severity, SourceKey};
+use crate::hash::FastMap;
 
 /// Event counts of one source.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -68,7 +67,7 @@ pub struct SourceSummary {
 }
 
 /// The summary of every alerted source, worst first.
-pub(super) fn summarize(sources: &HashMap<SourceKey, Source>) -> Vec<SourceSummary> {
+pub(super) fn summarize(sources: &FastMap<SourceKey, Source>) -> Vec<SourceSummary> {
     let mut out: Vec<SourceSummary> = sources
         .iter()
         .filter(|(_, s)| !s.alerts.is_empty())

@@ -156,7 +156,7 @@ impl<'a> EventBuilder<'a> {
 /// end we never saw must not grow memory without limit).
 #[derive(Debug)]
 pub(crate) struct Bounded<K, V> {
-    map: std::collections::HashMap<K, V>,
+    map: crate::hash::FastMap<K, V>,
     order: std::collections::VecDeque<K>,
     cap: usize,
 }
@@ -164,7 +164,7 @@ pub(crate) struct Bounded<K, V> {
 impl<K: std::hash::Hash + Eq + Clone, V> Bounded<K, V> {
     pub(crate) fn new(cap: usize) -> Self {
         Bounded {
-            map: std::collections::HashMap::new(),
+            map: crate::hash::FastMap::default(),
             order: std::collections::VecDeque::new(),
             cap,
         }

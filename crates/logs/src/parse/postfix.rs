@@ -23,7 +23,7 @@ pub fn claims(program: &[u8]) -> bool {
 #[derive(Debug)]
 pub struct Postfix {
     sessions: Bounded<(u64, u32), Session>,
-    queue: Bounded<Box<[u8]>, Queued>,
+    queue: Bounded<u64, Queued>,
 }
 
 impl Default for Postfix {
@@ -190,7 +190,7 @@ impl Postfix {
                 push_success(out, b, source, Some(user.clone()), mechanism, tls);
             }
             self.queue.insert(
-                qid.into(),
+                qid_key(qid),
                 Queued {
                     user,
                     source,
@@ -208,7 +208,7 @@ impl Postfix {
     fn qmgr(&mut self, m: &[u8]) -> Outcome {
         let qid = bytes::until(m, b':');
         if let Some(n) = bytes::field(m, "nrcpt=").and_then(bytes::number)
-            && let Some(q) = self.queue.get_mut(&Box::from(qid))
+            && let Some(q) = self.queue.get_mut(&qid_key(qid))
         {
             q.recipients = n;
         }
@@ -216,7 +216,7 @@ impl Postfix {
     }
 
     fn delivery(&mut self, m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) -> Outcome {
-        let qid: Box<[u8]> = bytes::until(m, b':').into();
+        let qid = qid_key(bytes::until(m, b':'));
         if m.ends_with(b": removed") {
             if let Some(q) = self.queue.remove(&qid) {
                 let mut e = b.event(
@@ -466,9 +466,13 @@ fn names(program: &[u8]) -> (&str, &[u8]) {
 }
 
 fn session_hash(r: &Record<'_>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    r.host.hash(&mut h);
-    r.program.hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    crate::hash::FastState::default().hash_one((r.host, r.program))
+}
+
+/// A queue id as a map key (FNV-1a): no allocation per delivery line.
+fn qid_key(qid: &[u8]) -> u64 {
+    qid.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
