@@ -30,6 +30,11 @@ pub(crate) fn lower(v: TlsVersion) -> Option<TlsVersion> {
 /// [`crate::legacy_client_hello`] come first, so that a server that reads
 /// only the start of a long list still sees the common ones.
 pub fn legacy_candidates() -> Vec<u16> {
+    static CANDIDATES: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    CANDIDATES.get_or_init(compute_legacy_candidates).clone()
+}
+
+fn compute_legacy_candidates() -> Vec<u16> {
     let usable =
         |s: &SuiteInfo| !s.flags.contains(SuiteFlags::TLS13) && !s.flags.contains(SuiteFlags::SCSV);
     let mut out: Vec<u16> = LEGACY_SUITES
@@ -170,10 +175,14 @@ pub(crate) fn class_suites(classes: &[WeakClass]) -> Vec<u16> {
 
 /// The legacy candidates with ephemeral finite-field DH (DHE, DH_anon, DHE_PSK).
 pub(crate) fn dhe_suites() -> Vec<u16> {
-    legacy_candidates()
-        .into_iter()
-        .filter(|&c| suite(c).is_some_and(|s| is_dhe(s.kx)))
-        .collect()
+    static DHE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    DHE.get_or_init(|| {
+        legacy_candidates()
+            .into_iter()
+            .filter(|&c| suite(c).is_some_and(|s| is_dhe(s.kx)))
+            .collect()
+    })
+    .clone()
 }
 
 /// True for finite-field ephemeral DH key exchanges (ServerDHParams in ServerKeyExchange).

@@ -107,9 +107,10 @@ impl DescentTask {
                 // the case that matters.
                 if r.is_ambiguous() && !self.retried_without_dhe {
                     self.retried_without_dhe = true;
+                    let dhe = dhe_suites();
                     let rest = legacy_candidates()
                         .into_iter()
-                        .filter(|c| !dhe_suites().contains(c))
+                        .filter(|c| !dhe.contains(c))
                         .collect();
                     self.pending = Some(Pending::new(rest, ctx.config.bundle_size));
                     return;
