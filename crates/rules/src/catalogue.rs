@@ -1,7 +1,7 @@
 //! The rule catalogue: what a rule is, and the one ordered list of them.
 //!
 //! Each rule is declared once, as a `const` next to its check in the module of
-//! its family (`transport`, `auth`, `cert`, `tls`, `tls_scan`, `info`): id, name, title,
+//! its family (`transport`, `auth`, `cert`, `tls`, `tls_scan`, `info`, `drift`): id, name, title,
 //! severities per context, rationale, remediation per server, references, check.
 //! [`CATALOGUE`] only lists them in order. The `rules` command, the generated
 //! `docs/rules.md` and the snapshot test of ids all read this list, so an id can
@@ -9,6 +9,8 @@
 
 use mailwarden_model::{Severity, TargetResult};
 
+use crate::drift::baseline as drift_baseline;
+use crate::drift::{Audit, AuditHit, certs, declared, mode};
 use crate::facts::{Endpoint, Hit, Software};
 use crate::tls_scan::{features, suites};
 use crate::{Context, auth, cert, info, tls, tls_scan, transport};
@@ -43,6 +45,9 @@ pub(crate) enum Check {
     Endpoint(fn(&Endpoint<'_>) -> Vec<Hit>),
     /// Runs on each target (name resolution).
     Target(fn(&TargetResult) -> Vec<Hit>),
+    /// Runs once on the whole scan against the policy (DRIFT rules); only
+    /// when a policy is given.
+    Audit(fn(&Audit<'_>) -> Vec<AuditHit>),
 }
 
 /// The family of a rule.
@@ -58,16 +63,19 @@ pub enum Family {
     Tls,
     /// Information and coverage: disclosure, ports not assessed.
     Info,
+    /// Differences from the declared architecture (policy file).
+    Drift,
 }
 
 impl Family {
     /// Every family, in catalogue order.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Transport,
         Family::Auth,
         Family::Cert,
         Family::Tls,
         Family::Info,
+        Family::Drift,
     ];
 
     /// The upper-case name used in rule ids.
@@ -78,6 +86,7 @@ impl Family {
             Family::Cert => "CERT",
             Family::Tls => "TLS",
             Family::Info => "INFO",
+            Family::Drift => "DRIFT",
         }
     }
 }
@@ -282,7 +291,7 @@ impl std::fmt::Display for Reference {
 }
 
 /// Every rule, in id order: family by family, number by number.
-pub(crate) static CATALOGUE: [Rule; 41] = [
+pub(crate) static CATALOGUE: [Rule; 53] = [
     transport::PLAINTEXT_ONLY_CLIENT_PORT,
     transport::MX_WITHOUT_STARTTLS,
     transport::STARTTLS_OPTIONAL_CLIENT_PORT,
@@ -324,6 +333,18 @@ pub(crate) static CATALOGUE: [Rule; 41] = [
     info::OPEN_PORT_NOT_MAIL,
     info::ENDPOINT_NOT_ASSESSED,
     info::TARGET_NOT_RESOLVED,
+    declared::UNDECLARED_OPEN_PORT,
+    declared::DECLARED_SERVICE_DOWN,
+    mode::TLS_WEAKER_THAN_DECLARED,
+    mode::TLS_MODE_DIFFERS,
+    mode::AUTH_DIFFERS,
+    declared::PROTOCOL_DIFFERS,
+    declared::FORBIDDEN_PORT_ANSWERS,
+    drift_baseline::VERSION_OUTSIDE_BASELINE,
+    drift_baseline::SUITE_OUTSIDE_BASELINE,
+    drift_baseline::KEY_OUTSIDE_BASELINE,
+    drift_baseline::FEATURE_OUTSIDE_BASELINE,
+    certs::CERTIFICATES_INCONSISTENT,
 ];
 
 /// Every rule, in id order.

@@ -32,6 +32,7 @@ mod catalogue;
 mod cert;
 mod context;
 mod docs;
+mod drift;
 mod facts;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
@@ -41,10 +42,15 @@ mod tls;
 mod tls_scan;
 mod transport;
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use mailwarden_model::{
-    Assessment, EndpointAssessment, EndpointObservation, Finding, TargetResult,
+    Assessment, EndpointAssessment, EndpointObservation, Evidence, Finding, Line, Severity,
+    TargetResult,
 };
+use mailwarden_policy::{KnownRules, Policy, PolicyError};
 
 pub use catalogue::{Family, Level, Reference, Remediation, Rule, Severities, catalogue, rule};
 pub use context::Context;
@@ -56,7 +62,7 @@ use catalogue::Check;
 use facts::{Endpoint, Hit};
 
 /// What the rules need to know besides the observations.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssessContext {
     /// The instant the scan ran: certificates are judged valid or expired at
     /// this time, so re-assessing a stored scan gives the same answer.
@@ -66,6 +72,10 @@ pub struct AssessContext {
     /// port 25 then become high instead of info. Not discovered yet: false
     /// unless the caller knows better.
     pub mx_authenticated_tls: bool,
+    /// The declared architecture (`audit --policy`). With it, declared roles
+    /// decide contexts, the DRIFT rules run, and its overrides apply to every
+    /// finding.
+    pub policy: Option<Arc<Policy>>,
 }
 
 impl AssessContext {
@@ -74,40 +84,96 @@ impl AssessContext {
         AssessContext {
             scan_time,
             mx_authenticated_tls: false,
+            policy: None,
         }
+    }
+
+    /// Adds a policy; its `[dns]` facts (MTA-STS enforce, DANE) make the MX
+    /// authenticated.
+    pub fn with_policy(mut self, policy: Arc<Policy>) -> Self {
+        self.mx_authenticated_tls |= policy.dns.mx_authenticated();
+        self.policy = Some(policy);
+        self
     }
 }
 
+/// Parses a policy file, checking `[rules]` keys against the catalogue (ids
+/// or names; names are normalized to ids).
+pub fn parse_policy(source: &str, origin: &str) -> Result<Policy, PolicyError> {
+    let known: Vec<(&str, &str)> = catalogue().iter().map(|r| (r.id, r.name)).collect();
+    Policy::parse(source, origin, KnownRules { rules: &known })
+}
+
+/// The outcome of [`assess`] with the overrides' bookkeeping.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Judgement {
+    /// The assessment (overrides applied).
+    pub assessment: Assessment,
+    /// Findings removed by an `allow` override.
+    pub suppressed: Vec<Finding>,
+}
+
 /// Judges a whole scan: postures in endpoint order, and findings sorted most
-/// severe first, then by rule id, then by address.
+/// severe first, then by rule id, then by address. With a policy, findings an
+/// `allow` override suppresses are dropped (see [`judge`] to keep them).
 pub fn assess(
     report_endpoints: &[EndpointObservation],
     targets: &[TargetResult],
     ctx: &AssessContext,
 ) -> Assessment {
-    let mut endpoints = Vec::with_capacity(report_endpoints.len());
+    judge(report_endpoints, targets, ctx).assessment
+}
+
+/// [`assess`], also returning the findings that policy overrides suppressed.
+pub fn judge(
+    report_endpoints: &[EndpointObservation],
+    targets: &[TargetResult],
+    ctx: &AssessContext,
+) -> Judgement {
+    let policy = ctx.policy.as_deref();
+    // A declared role decides the context, also when re-judging a stored scan.
+    let observations: Vec<Cow<'_, EndpointObservation>> = report_endpoints
+        .iter()
+        .map(
+            |obs| match policy.and_then(|p| p.role_at(&obs.target, obs.address.port())) {
+                Some(role) if obs.role != Some(role) => {
+                    let mut owned = obs.clone();
+                    owned.role = Some(role);
+                    Cow::Owned(owned)
+                }
+                _ => Cow::Borrowed(obs),
+            },
+        )
+        .collect();
+    let endpoints: Vec<Endpoint<'_>> = observations
+        .iter()
+        .map(|obs| {
+            let context = Context::of_endpoint(obs);
+            Endpoint {
+                obs,
+                context,
+                posture: posture::posture(obs, context),
+                software: Software::detect(obs),
+                scan_time: ctx.scan_time,
+            }
+        })
+        .collect();
     let mut findings = Vec::new();
-    for obs in report_endpoints {
-        let context = Context::of_endpoint(obs);
-        let posture = posture::posture(obs, context);
-        endpoints.push(EndpointAssessment {
-            target: obs.target.clone(),
-            address: obs.address,
-            protocol: obs.protocol,
-            context: context.as_str().to_owned(),
-            posture,
-        });
-        let endpoint = Endpoint {
-            obs,
-            context,
-            posture,
-            software: Software::detect(obs),
-            scan_time: ctx.scan_time,
-        };
-        findings.extend(endpoint_findings(&endpoint, ctx));
+    for ep in &endpoints {
+        findings.extend(endpoint_findings(ep, ctx));
     }
     for target in targets {
         findings.extend(target_findings(target, ctx));
+    }
+    let mut suppressed = Vec::new();
+    if let Some(policy) = policy {
+        let audit = drift::Audit {
+            endpoints: &endpoints,
+            targets,
+            policy,
+        };
+        findings.extend(audit_findings(&audit, ctx));
+        (findings, suppressed) = apply_overrides(findings, policy);
     }
     findings.sort_by(|a, b| {
         b.severity
@@ -116,9 +182,91 @@ pub fn assess(
             .then_with(|| a.address.cmp(&b.address))
             .then_with(|| a.target.cmp(&b.target))
     });
-    Assessment {
-        endpoints,
-        findings,
+    let endpoints = endpoints
+        .iter()
+        .map(|ep| EndpointAssessment {
+            target: ep.obs.target.clone(),
+            address: ep.obs.address,
+            protocol: ep.obs.protocol,
+            context: ep.context.as_str().to_owned(),
+            posture: ep.posture,
+        })
+        .collect();
+    Judgement {
+        assessment: Assessment {
+            endpoints,
+            findings,
+        },
+        suppressed,
+    }
+}
+
+/// The findings of the DRIFT rules.
+fn audit_findings(audit: &drift::Audit<'_>, ctx: &AssessContext) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in catalogue() {
+        let Check::Audit(check) = rule.check else {
+            continue;
+        };
+        for hit in check(audit) {
+            let ep = hit.endpoint.and_then(|i| audit.endpoints.get(i));
+            let context = match (ep, hit.port) {
+                (Some(ep), _) => ep.context,
+                (None, Some((port, role))) => Context::of(port, Some(role), None),
+                (None, None) => Context::Other,
+            };
+            let Some(severity) = rule
+                .severities
+                .for_context(context, ctx.mx_authenticated_tls)
+            else {
+                continue;
+            };
+            out.push(finding(
+                rule,
+                severity,
+                &hit.target,
+                ep.map(|e| e.obs),
+                context,
+                ep.and_then(|e| e.software),
+                hit.hit,
+            ));
+        }
+    }
+    out
+}
+
+/// Applies `[rules]` and per-service overrides: returns the kept findings
+/// (severity changed, with an evidence line saying so) and the suppressed ones.
+fn apply_overrides(findings: Vec<Finding>, policy: &Policy) -> (Vec<Finding>, Vec<Finding>) {
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    for mut f in findings {
+        let port = f.address.map(|a| a.port());
+        let Some(action) = policy.override_for(&f.rule_id, &f.target, port) else {
+            kept.push(f);
+            continue;
+        };
+        match action.apply(f.severity) {
+            None => suppressed.push(f),
+            Some(severity) => {
+                if severity != f.severity {
+                    f.evidence
+                        .push(override_evidence(&f, action.as_str(), severity));
+                    f.severity = severity;
+                }
+                kept.push(f);
+            }
+        }
+    }
+    (kept, suppressed)
+}
+
+fn override_evidence(f: &Finding, action: &str, to: Severity) -> Evidence {
+    Evidence {
+        label: "policy override".to_owned(),
+        lines: vec![Line::from(
+            format!("\"{}\" = \"{action}\": {} -> {to}", f.rule_id, f.severity).as_str(),
+        )],
     }
 }
 
