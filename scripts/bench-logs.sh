@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LINES=${LINES:-1000000}
-OUT=${OUT:-target/bench-logs}
+TARGET=${CARGO_TARGET_DIR:-target}
+OUT=${OUT:-$TARGET/bench-logs}
 mkdir -p "$OUT"
 
 if ! command -v fail2ban-regex >/dev/null; then
@@ -28,7 +29,7 @@ fi
 
 cargo build --release --locked -q -p mailwarden-logs --example gen-bench-log
 cargo build --release --locked -q --bin mailwarden
-target/release/examples/gen-bench-log "$OUT/mail.log" "$LINES" "$OUT/truth.json"
+"$TARGET/release/examples/gen-bench-log" "$OUT/mail.log" "$LINES" "$OUT/truth.json"
 
 run() {
     local name=$1
@@ -36,7 +37,7 @@ run() {
     echo "running $name ..." >&2
     /usr/bin/time -v -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
 }
-run mailwarden target/release/mailwarden logs --format json "$OUT/mail.log"
+run mailwarden "$TARGET/release/mailwarden" logs --format json "$OUT/mail.log"
 run f2b-postfix fail2ban-regex --print-all-matched "$OUT/mail.log" "postfix[mode=aggressive]"
 run f2b-dovecot fail2ban-regex --print-all-matched "$OUT/mail.log" dovecot
 

@@ -1,0 +1,160 @@
+//! `mailwarden logs` end to end: files, gzip (also truncated), standard
+//! input, `--events`, JSON, ban lists, `--fail-on`, and `--follow` through
+//! rotation and truncation.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn mailwarden() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mailwarden"))
+}
+
+fn failures(ip: &str, user: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "Nov 28 10:00:{i:02} mx dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.1, TLS, session=<{ip}-{i}>\n"
+            )
+        })
+        .collect()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn text_report_with_summary_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    write(&log, &format!("{}garbage line\n{}", failures("192.0.2.10", "alice", 5), failures("192.0.2.11", "bob", 1)));
+    let out = mailwarden().arg("logs").arg(&log).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("ALERT high     brute-force"), "{text}");
+    assert!(text.contains("192.0.2.10  attacker (high)"), "{text}");
+    assert!(!text.contains("192.0.2.11"), "one mistyped password is never listed:\n{text}");
+    assert!(text.contains("7 lines: 6 recognized") && text.contains("1 unrecognized"), "{text}");
+}
+
+#[test]
+fn gzip_stdin_events_and_fail_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    write(&log, &failures("192.0.2.20", "alice", 5));
+    let gz = Command::new("gzip").arg("-k").arg(&log).status().unwrap();
+    assert!(gz.success());
+    let gz = dir.path().join("mail.log.gz");
+    let out = mailwarden().args(["logs", "--events", "--fail-on", "high"]).arg(&gz).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.iter().filter(|v| v["kind"] == "auth_failed").count(), 5);
+    let alert = lines.iter().find(|v| v["alert"] == "brute-force").unwrap();
+    assert_eq!(alert["evidence"].as_array().unwrap().len(), 5);
+    assert!(alert["evidence"][0]["file"].as_str().unwrap().ends_with("mail.log.gz"));
+
+    // A gzip cut in the middle: what was readable is analyzed, the cut is counted.
+    let bytes = std::fs::read(&gz).unwrap();
+    let cut = dir.path().join("cut.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = mailwarden().args(["logs", "--format", "json"]).arg(&cut).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let last: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["stats"]["truncated_inputs"], 1, "{last}");
+
+    // Standard input.
+    let mut child = mailwarden().args(["logs", "-", "--format", "json"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(failures("192.0.2.21", "carol", 5).as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"source\":\"192.0.2.21\""), "{text}");
+}
+
+#[test]
+fn ban_lists_go_to_stdout_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    write(&log, &format!("{}{}", failures("192.0.2.30", "alice", 5), failures("2001:db8:5:6::9", "bob", 5)));
+    let out = mailwarden().args(["logs", "--ban-list", "plain"]).arg(&log).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "192.0.2.30\n2001:db8:5:6::/64\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("brute-force"));
+    let out = mailwarden().args(["logs", "--ban-list", "nft", "--quiet"]).arg(&log).output().unwrap();
+    let nft = String::from_utf8_lossy(&out.stdout);
+    assert!(nft.starts_with("# mailwarden logs: 2 source(s)") && nft.contains("elements = { 192.0.2.30 }"), "{nft}");
+    let out = mailwarden().args(["logs", "--ban-list", "plain", "--allow", "192.0.2.0/24"]).arg(&log).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2001:db8:5:6::/64\n");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = mailwarden().args(["logs", "/nonexistent/mail.log"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/mail.log"));
+    let out = mailwarden().args(["logs", "--allow", "300.1.1.1", "-"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Reads stdout lines until one contains `needle` (or the deadline passes).
+fn wait_for(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(200))
+            && line.contains(needle)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn follow_survives_rotation_and_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    write(&log, &failures("192.0.2.40", "alice", 2));
+    let mut child = mailwarden()
+        .args(["logs", "--follow", "--format", "json"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    // Growth, including a line written in two pieces.
+    std::thread::sleep(Duration::from_millis(700));
+    let more = failures("192.0.2.40", "alice", 5);
+    let (a, b) = more.split_at(more.len() - 40);
+    append(a);
+    std::thread::sleep(Duration::from_millis(700));
+    append(b);
+    let first = wait_for(&rx, "\"source\":\"192.0.2.40\"");
+    // Rotation: the file is renamed and a new one created.
+    std::fs::rename(&log, dir.path().join("mail.log.1")).unwrap();
+    write(&log, &failures("192.0.2.41", "bob", 5));
+    let rotated = wait_for(&rx, "\"source\":\"192.0.2.41\"");
+    // Truncation in place (copytruncate), then new lines.
+    std::fs::OpenOptions::new().write(true).truncate(true).open(&log).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    append(&failures("192.0.2.42", "carol", 5));
+    let truncated = wait_for(&rx, "\"source\":\"192.0.2.42\"");
+    // We started this process: stop exactly it.
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first, "no alert while following growth");
+    assert!(rotated, "no alert after rotation");
+    assert!(truncated, "no alert after truncation");
+}
