@@ -32,6 +32,11 @@
 //!   fallback SCSV probe, TLS 1.3 certificate key types (ECDSA-only and
 //!   RSA-only signature algorithms), and — only when the server
 //!   acknowledged heartbeat — the Heartbleed probe.
+//! * **Ambiguous refusals** — a close without an alert, `internal_error` —
+//!   may hide a suite the server chose and could not complete (Dovecot
+//!   without DH parameters picks DHE, then closes): the remaining suites
+//!   are then asked per key-exchange family, once (module `pending`); a lower
+//!   version refused that way is asked once more without DHE suites.
 //! * **Quick mode** replaces per-suite enumeration by weak-class
 //!   enumeration: offer every NULL, anonymous, EXPORT, RC4, DES, 3DES and
 //!   static-key suite; each answer settles the classes of the suite chosen;
