@@ -24,6 +24,11 @@ pub enum Command {
     /// Read mail server logs and report scanning, brute force, spraying,
     /// relay probing, TLS and protocol abuse, per source and across ports.
     Logs(crate::logs_cmd::LogsArgs),
+    /// Scan what a policy file declares and report drift from it (undeclared
+    /// ports, services down, TLS modes, baseline, certificates).
+    Audit(crate::audit_cmd::AuditArgs),
+    /// Check a policy file, or write a starting one from a scan.
+    Policy(crate::policy_cmd::PolicyArgs),
 }
 
 /// Output format of reports.
@@ -86,6 +91,18 @@ pub struct ScanArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
+    /// How to probe.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    /// Where and how to report.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Network options shared by `scan`, `audit` and `policy init`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
     /// Extra trust anchors (PEM), added to the Mozilla roots.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -110,7 +127,11 @@ pub struct ScanArgs {
     /// handful of probes; `off` only makes the modern handshake.
     #[arg(long, value_enum, default_value_t = TlsMode::Full, value_name = "MODE")]
     pub tls: TlsMode,
+}
 
+/// Output options shared by `scan` and `audit`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -144,7 +165,7 @@ pub struct RulesArgs {
     pub markdown: bool,
 }
 
-fn parse_severity(s: &str) -> Result<mailwarden_model::Severity, String> {
+pub fn parse_severity(s: &str) -> Result<mailwarden_model::Severity, String> {
     mailwarden_model::Severity::parse(s)
         .ok_or_else(|| format!("unknown severity {s:?}: use info, low, medium, high or critical"))
 }

@@ -2,8 +2,10 @@
 //! the outcome to an exit status: 0 clean, 1 findings at or above `--fail-on`,
 //! 2 usage or runtime errors.
 
+mod audit_cmd;
 mod cli;
 mod logs_cmd;
+mod policy_cmd;
 mod rules_cmd;
 mod scan;
 
@@ -17,6 +19,8 @@ fn main() -> ExitCode {
         cli::Command::Scan(args) => scan::run(args),
         cli::Command::Rules(args) => rules_cmd::run(args),
         cli::Command::Logs(args) => logs_cmd::run(args),
+        cli::Command::Audit(args) => audit_cmd::run(args),
+        cli::Command::Policy(args) => policy_cmd::run(args),
     };
     match result {
         Ok(code) => code,

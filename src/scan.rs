@@ -9,11 +9,11 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailwarden_model::{
-    Attempt, DEFAULT_PORTS, SCHEMA_ID, ScanOptions, ScanReport, ServiceRole, TargetResult, ToolInfo,
+    Assessment, Attempt, DEFAULT_PORTS, SCHEMA_ID, ScanOptions, ScanReport, ServiceRole, TargetResult, ToolInfo,
 };
 use mailwarden_probe::{ConnectPolicy, EndpointSpec, ProbeConfig, Prober, TlsSettings};
 
-use crate::cli::{ColorChoice, Format, ScanArgs};
+use crate::cli::{ColorChoice, Format, ProbeArgs, ReportArgs, ScanArgs};
 
 /// A port to probe and the role it is judged in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,75 +58,115 @@ pub fn parse_ports(entries: &[String]) -> anyhow::Result<Vec<PortSpec>> {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let ports = parse_ports(&args.ports)?;
-    if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
-        bail!("--timeout must be between 0 and 3600 seconds");
-    }
-    if args.concurrency == 0 || args.per_host == 0 {
-        bail!("--concurrency and --per-host must be at least 1");
-    }
-    let timeout = Duration::from_secs_f64(args.timeout);
-    let mut anchors = mailwarden_cert::TrustAnchors::mozilla();
-    if let Some(path) = &args.ca_file {
-        anchors = anchors
-            .with_ca_file(path)
-            .with_context(|| format!("--ca-file {}", path.display()))?;
-    }
-    let config = ProbeConfig {
-        timeout,
-        silent_wait: timeout.min(Duration::from_secs(3)),
-        connect: ConnectPolicy {
-            concurrency: args.concurrency,
-            per_host_concurrency: args.per_host,
-            connect_timeout: timeout,
-            ..ConnectPolicy::default()
-        },
-        tls_scan: args.tls.scan_mode(),
-        ..ProbeConfig::default()
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = runtime.block_on(scan(&args, &ports, config, TlsSettings::new(anchors)));
-    write_report(&args, &report)?;
-    let worst = report.assessment.findings.iter().map(|f| f.severity).max();
-    Ok(match (args.fail_on, worst) {
-        (Some(threshold), Some(w)) if w >= threshold => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
+    let probing = Probing::from_args(&args.probe)?;
+    let plan = args
+        .targets
+        .iter()
+        .map(|target| Planned {
+            target: target.clone(),
+            check_name: mailwarden_probe::check_name_for(target, args.name.as_deref()),
+            ports: ports.iter().map(|p| (*p, None)).collect(),
+        })
+        .collect();
+    let runtime = runtime()?;
+    let mut report = runtime.block_on(probe(&probing, plan, args.name.clone(), args.report.quiet));
+    let ctx = mailwarden_rules::AssessContext::new(report.started_at);
+    report.assessment = mailwarden_rules::assess(&report.endpoints, &report.targets, &ctx);
+    emit(&args.report, &render(&args.report, &report))?;
+    Ok(exit_code(args.report.fail_on, &report.assessment.findings))
 }
 
-async fn scan(args: &ScanArgs, ports: &[PortSpec], config: ProbeConfig, tls: TlsSettings) -> ScanReport {
+/// The probe's configuration and trust anchors, from the shared options.
+pub struct Probing {
+    pub config: ProbeConfig,
+    pub tls: TlsSettings,
+    pub ca_file: Option<String>,
+}
+
+impl Probing {
+    pub fn from_args(args: &ProbeArgs) -> anyhow::Result<Probing> {
+        if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
+            bail!("--timeout must be between 0 and 3600 seconds");
+        }
+        if args.concurrency == 0 || args.per_host == 0 {
+            bail!("--concurrency and --per-host must be at least 1");
+        }
+        let timeout = Duration::from_secs_f64(args.timeout);
+        let mut anchors = mailwarden_cert::TrustAnchors::mozilla();
+        if let Some(path) = &args.ca_file {
+            anchors = anchors.with_ca_file(path).with_context(|| format!("--ca-file {}", path.display()))?;
+        }
+        let config = ProbeConfig {
+            timeout,
+            silent_wait: timeout.min(Duration::from_secs(3)),
+            connect: ConnectPolicy {
+                concurrency: args.concurrency,
+                per_host_concurrency: args.per_host,
+                connect_timeout: timeout,
+                ..ConnectPolicy::default()
+            },
+            tls_scan: args.tls.scan_mode(),
+            ..ProbeConfig::default()
+        };
+        Ok(Probing {
+            config,
+            tls: TlsSettings::new(anchors),
+            ca_file: args.ca_file.as_ref().map(|p| p.display().to_string()),
+        })
+    }
+}
+
+/// One target to probe: its ports, each with its role and, when it differs
+/// from the target's, the name its certificate is checked against.
+pub struct Planned {
+    pub target: String,
+    pub check_name: String,
+    pub ports: Vec<(PortSpec, Option<String>)>,
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+/// Resolves and probes every planned target; the report's assessment is
+/// left empty for the caller to judge.
+pub async fn probe(probing: &Probing, plan: Vec<Planned>, name: Option<String>, quiet: bool) -> ScanReport {
     let started_at = jiff::Timestamp::now();
+    let config = probing.config.clone();
+    let mut all_ports: Vec<u16> = Vec::new();
+    for p in plan.iter().flat_map(|t| &t.ports) {
+        if !all_ports.contains(&p.0.port) {
+            all_ports.push(p.0.port);
+        }
+    }
     let options = ScanOptions {
-        ports: ports.iter().map(|p| p.port).collect(),
+        ports: all_ports,
         timeout_ms: config.timeout.as_millis() as u64,
         concurrency: config.connect.concurrency,
         per_host_concurrency: config.connect.per_host_concurrency,
-        ca_file: args.ca_file.as_ref().map(|p| p.display().to_string()),
-        name: args.name.clone(),
+        ca_file: probing.ca_file.clone(),
+        name,
     };
     let mut targets = Vec::new();
     let mut specs = Vec::new();
-    for target in &args.targets {
-        let check_name = mailwarden_probe::check_name_for(target, args.name.as_deref());
-        let resolution = mailwarden_probe::resolve(target, config.timeout).await;
+    for planned in plan {
+        let resolution = mailwarden_probe::resolve(&planned.target, config.timeout).await;
         if let Attempt::Completed { value: ips } = &resolution {
             for ip in ips {
-                for p in ports {
+                for (p, check_name) in &planned.ports {
                     specs.push(EndpointSpec {
-                        target: target.clone(),
+                        target: planned.target.clone(),
                         address: std::net::SocketAddr::new(*ip, p.port),
                         role: p.role,
-                        check_name: check_name.clone(),
+                        check_name: check_name.clone().unwrap_or_else(|| planned.check_name.clone()),
                     });
                 }
             }
         }
-        targets.push(TargetResult { input: target.clone(), check_name, resolution });
+        targets.push(TargetResult { input: planned.target, check_name: planned.check_name, resolution });
     }
-    let progress = progress_bar(args, specs.len());
-    let prober = Arc::new(Prober::new(config, tls));
+    let progress = progress_bar(quiet, specs.len());
+    let prober = Arc::new(Prober::new(config, probing.tls.clone()));
     let endpoints = prober
         .probe_all(specs, |obs| {
             progress.set_message(format!("{} {}", obs.address, obs.state.as_str()));
@@ -134,24 +174,21 @@ async fn scan(args: &ScanArgs, ports: &[PortSpec], config: ProbeConfig, tls: Tls
         })
         .await;
     progress.finish_and_clear();
-    let finished_at = jiff::Timestamp::now();
-    let ctx = mailwarden_rules::AssessContext::new(started_at);
-    let assessment = mailwarden_rules::assess(&endpoints, &targets, &ctx);
     ScanReport {
         schema: SCHEMA_ID.to_owned(),
         tool: ToolInfo { name: "mailwarden".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
         started_at,
-        finished_at,
+        finished_at: jiff::Timestamp::now(),
         options,
         targets,
         endpoints,
-        assessment,
+        assessment: Assessment::default(),
     }
 }
 
-fn progress_bar(args: &ScanArgs, total: usize) -> ProgressBar {
+pub fn progress_bar(quiet: bool, total: usize) -> ProgressBar {
     // Only on a terminal: scripts and CI get a clean stderr.
-    if args.quiet || !std::io::stderr().is_terminal() {
+    if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
@@ -162,25 +199,43 @@ fn progress_bar(args: &ScanArgs, total: usize) -> ProgressBar {
     bar
 }
 
-fn write_report(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
+/// Exit status 1 when a finding reaches `fail_on`, else 0.
+pub fn exit_code(fail_on: Option<mailwarden_model::Severity>, findings: &[mailwarden_model::Finding]) -> ExitCode {
+    let worst = findings.iter().map(|f| f.severity).max();
+    match (fail_on, worst) {
+        (Some(threshold), Some(w)) if w >= threshold => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// True when text output gets colour.
+fn use_color(args: &ReportArgs) -> bool {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = match args.color {
+    match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
-    let text = match args.format {
+    }
+}
+
+/// The report in the chosen format.
+pub fn render(args: &ReportArgs, report: &ScanReport) -> String {
+    match args.format {
         Format::Json => mailwarden_report::render_json(report),
         Format::Text => mailwarden_report::render_text(
             report,
-            &mailwarden_report::TextOptions { color, width: None },
+            &mailwarden_report::TextOptions { color: use_color(args), width: None },
         ),
-    };
+    }
+}
+
+/// Writes `text` to `--output` (atomically) or standard output.
+pub fn emit(args: &ReportArgs, text: &str) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {
             // Write to a temporary file first: a failed run never leaves half a report.
             let tmp = path.with_extension("partial");
-            std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         }
         None => {

@@ -104,6 +104,13 @@ pub fn parse_policy(source: &str, origin: &str) -> Result<Policy, PolicyError> {
     Policy::parse(source, origin, KnownRules { rules: &known })
 }
 
+/// Where an endpoint offers authentication, as `(before TLS, inside TLS)`:
+/// SASL mechanisms, IMAP `LOGIN` without `LOGINDISABLED`, POP3 `USER`.
+/// (`policy init` writes a service's `auth` from it.)
+pub fn auth_offered(obs: &EndpointObservation) -> (bool, bool) {
+    drift::mode::offered(obs)
+}
+
 /// The outcome of [`assess`] with the overrides' bookkeeping.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Judgement {

@@ -209,6 +209,24 @@ pub(crate) const AUTH_DIFFERS: Rule = Rule {
     check: Check::Audit(auth_differs),
 };
 
+/// `(before TLS, inside TLS)` for [`crate::auth_offered`].
+pub(crate) fn offered(obs: &mailwarden_model::EndpointObservation) -> (bool, bool) {
+    let before = facts::auth_before_tls(obs).is_some();
+    let inside = facts::caps_inside_tls(obs)
+        .iter()
+        .any(|(_, caps)| listing_offers(obs, caps));
+    (before, inside)
+}
+
+fn listing_offers(
+    obs: &mailwarden_model::EndpointObservation,
+    caps: &mailwarden_model::Capabilities,
+) -> bool {
+    !caps.auth_mechanisms.is_empty()
+        || (obs.protocol == Some(Protocol::Imap) && !caps.login_disabled)
+        || (obs.protocol == Some(Protocol::Pop3) && caps.keywords.iter().any(|k| k == "USER"))
+}
+
 /// Whether authentication is offered inside TLS (or, for a plaintext
 /// service, in the session): `None` when no listing was read there.
 fn offered_inside(ep: &Endpoint<'_>, service: &Service) -> Option<bool> {
@@ -219,12 +237,11 @@ fn offered_inside(ep: &Endpoint<'_>, service: &Service) -> Option<bool> {
     if listings.is_empty() {
         return None;
     }
-    Some(listings.iter().any(|(_, caps)| {
-        !caps.auth_mechanisms.is_empty()
-            || (ep.obs.protocol == Some(Protocol::Imap) && !caps.login_disabled)
-            || (ep.obs.protocol == Some(Protocol::Pop3)
-                && caps.keywords.iter().any(|k| k == "USER"))
-    }))
+    Some(
+        listings
+            .iter()
+            .any(|(_, caps)| listing_offers(ep.obs, caps)),
+    )
 }
 
 fn auth_differs(audit: &Audit<'_>) -> Vec<AuditHit> {
