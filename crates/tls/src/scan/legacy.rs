@@ -14,6 +14,10 @@ use super::{Ctx, Next, Send, Task, extras};
 use crate::registry::suite;
 use crate::wire::NamedGroup;
 
+/// How often a task repeats a probe that stayed throttled through the
+/// driver's own retries, before it reports what it asked as `throttled`.
+pub(crate) const MAX_RESUMES: u8 = 2;
+
 fn hello(ctx: &Ctx<'_>, max: TlsVersion, suites: &[u16]) -> Send {
     Send::Hello(ctx.hellos.legacy(ctx.seed, max, suites).encode())
 }
@@ -26,6 +30,8 @@ pub(crate) struct DescentTask {
     pending: Option<Pending>,
     offered: Vec<u16>,
     retried_without_dhe: bool,
+    /// Throttled probes repeated in a row.
+    resumed: u8,
     /// Quick mode: versions whose weak classes are being asked.
     classes_at: Vec<TlsVersion>,
 }
@@ -37,6 +43,7 @@ impl DescentTask {
             pending: None,
             offered: Vec::new(),
             retried_without_dhe: false,
+            resumed: 0,
             classes_at: Vec::new(),
         }
     }
@@ -65,6 +72,9 @@ impl DescentTask {
 
     pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
         let Some(max) = self.max else { return };
+        if !matches!(reply(answer), Reply::Unknown(_)) {
+            self.resumed = 0;
+        }
         match reply(answer) {
             Reply::Chose { hello, flight } => {
                 let (u, c) = (hello.version, hello.cipher_suite);
@@ -140,6 +150,11 @@ impl DescentTask {
             }
             Reply::Unknown(f) => {
                 let status = status_of(&f);
+                if status == SupportStatus::Throttled && self.resumed < MAX_RESUMES {
+                    // Again, where we stood, after the driver's backoff.
+                    self.resumed += 1;
+                    return;
+                }
                 ctx.facts.unknown(max, status, f.to_string());
                 if status == SupportStatus::Throttled {
                     for v in LEGACY_VERSIONS.into_iter().filter(|&v| v < max) {
@@ -199,6 +214,7 @@ pub(crate) struct SuitesTask {
     remaining: Vec<u16>,
     pending: Option<Pending>,
     offered: Vec<u16>,
+    resumed: u8,
     done: bool,
 }
 
@@ -209,6 +225,7 @@ impl SuitesTask {
             remaining,
             pending: None,
             offered: Vec::new(),
+            resumed: 0,
             done: false,
         }
     }
@@ -241,6 +258,9 @@ impl SuitesTask {
         let Some(pending) = self.pending.as_mut() else {
             return;
         };
+        if !matches!(reply(answer), Reply::Unknown(_)) {
+            self.resumed = 0;
+        }
         match reply(answer) {
             Reply::Chose { hello, flight } => {
                 let c = hello.cipher_suite;
@@ -263,6 +283,11 @@ impl SuitesTask {
                 pending.refused(r.is_ambiguous());
             }
             Reply::Unknown(f) => {
+                if status_of(&f) == SupportStatus::Throttled && self.resumed < MAX_RESUMES {
+                    // Resume where the enumeration stood.
+                    self.resumed += 1;
+                    return;
+                }
                 ctx.facts
                     .unknown(self.version, status_of(&f), f.to_string());
                 self.done = true;

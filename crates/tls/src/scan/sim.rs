@@ -40,6 +40,10 @@ pub(crate) struct SimServer {
     pub max_suites: Option<usize>,
     /// Every probe is refused for load reasons.
     pub throttled: bool,
+    /// Every n-th probe is refused for load reasons.
+    pub throttle_every: Option<usize>,
+    /// Probes answered so far.
+    pub seen: std::cell::Cell<usize>,
     /// Choosing a DHE suite fails (Dovecot without `ssl_dh`).
     pub broken_dhe: bool,
     /// Refusals are a close without an alert (Dovecot).
@@ -69,13 +73,17 @@ impl SimServer {
             sslv2: None,
             max_suites: None,
             throttled: false,
+            throttle_every: None,
+            seen: std::cell::Cell::new(0),
             broken_dhe: false,
             closes: false,
         }
     }
 
     pub(crate) fn answer(&self, req: &ProbeRequest) -> Answer {
-        if self.throttled {
+        let n = self.seen.get() + 1;
+        self.seen.set(n);
+        if self.throttled || self.throttle_every.is_some_and(|k| n.is_multiple_of(k)) {
             return Answer::NotSent(Failure::new(FailureKind::Throttled, "421 busy"));
         }
         let answer = match &req.send {

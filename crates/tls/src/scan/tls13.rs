@@ -8,6 +8,7 @@ use super::hellos::{
     ECDSA_ONLY, RSA_ONLY, placeholder_share, tls13_candidates, tls13_groups,
     tls13_signature_algorithms,
 };
+use super::legacy::MAX_RESUMES;
 use super::{Ctx, Next, Send, Task, extras};
 use crate::wire::{NamedGroup, SignatureScheme};
 
@@ -35,6 +36,8 @@ pub(crate) struct Tls13Task {
     offered_groups: Vec<NamedGroup>,
     suites_done: bool,
     groups_done: bool,
+    /// Throttled probes repeated in a row.
+    resumed: u8,
 }
 
 impl Tls13Task {
@@ -48,6 +51,7 @@ impl Tls13Task {
             offered_groups: Vec::new(),
             suites_done: false,
             groups_done: false,
+            resumed: 0,
         }
     }
 
@@ -91,6 +95,9 @@ impl Tls13Task {
     pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
         let tls13 = TlsVersion::TLS13;
         let nothing_yet = ctx.facts.suites(tls13).is_empty();
+        if !matches!(reply(answer), Reply::Unknown(_)) {
+            self.resumed = 0;
+        }
         match reply(answer) {
             Reply::Chose { hello, .. } => {
                 let (s, g) = (hello.cipher_suite, hello.parsed.key_share_group);
@@ -136,6 +143,11 @@ impl Tls13Task {
                 Phase::Groups | Phase::Done => self.groups_done = true,
             },
             Reply::Unknown(f) => {
+                if status_of(&f) == SupportStatus::Throttled && self.resumed < MAX_RESUMES {
+                    // Again, where the enumeration stood.
+                    self.resumed += 1;
+                    return;
+                }
                 ctx.facts.unknown(tls13, status_of(&f), f.to_string());
                 self.phase = Phase::Done;
                 return;
