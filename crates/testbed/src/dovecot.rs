@@ -1,5 +1,5 @@
-//! One real Dovecot instance (IMAP, POP3, ManageSieve, and the auth socket
-//! Postfix uses for SASL), run in the foreground as our child process.
+//! One real Dovecot instance (IMAP, POP3, ManageSieve, LMTP, and the auth
+//! socket Postfix uses for SASL), run in the foreground as our child process.
 //!
 //! Dovecot treats a client whose address equals the listening address as
 //! secured, so `disable_plaintext_auth` would never apply to 127.0.0.1 ->
@@ -53,7 +53,7 @@ struct ListenerSpec {
     implicit_tls: bool,
 }
 
-const LISTENERS: [ListenerSpec; 7] = [
+const LISTENERS: [ListenerSpec; 8] = [
     ListenerSpec {
         name: "imap-starttls",
         description: "IMAP: STARTTLS offered, plaintext LOGIN refused before TLS (LOGINDISABLED)",
@@ -110,18 +110,34 @@ const LISTENERS: [ListenerSpec; 7] = [
         ip: STRICT_IP,
         implicit_tls: false,
     },
+    ListenerSpec {
+        name: "lmtp",
+        description: "LMTP (LHLO) on a loopback high port, STARTTLS offered; delivers only into the test bed's directory",
+        service: "lmtp",
+        protocol: "lmtp",
+        ip: STRICT_IP,
+        implicit_tls: false,
+    },
 ];
 
 impl Dovecot {
     /// Writes the configuration under `dir`, starts `dovecot -F` and waits
     /// until the auth socket exists and every listener greets.
     pub fn start(dir: &Path, pki: &Pki) -> anyhow::Result<Dovecot> {
+        Self::start_with_password(dir, pki, &util::random_token(20)?)
+    }
+
+    /// [`Dovecot::start`] with a chosen password for [`USER`] (alphanumeric:
+    /// it is written into configuration files unquoted).
+    pub fn start_with_password(dir: &Path, pki: &Pki, password: &str) -> anyhow::Result<Dovecot> {
         check_installed()?;
-        let password = util::random_token(20)?;
+        if password.is_empty() || !password.chars().all(|c| c.is_ascii_alphanumeric()) {
+            bail!("the test account's password must be alphanumeric and not empty");
+        }
         let mut last_error = None;
         for attempt in 1..=3 {
             let instance = dir.join(format!("attempt-{attempt}"));
-            match Self::start_once(&instance, pki, &password) {
+            match Self::start_once(&instance, pki, password) {
                 Ok(dovecot) => return Ok(dovecot),
                 Err(e) if format!("{e:#}").contains("in use") => last_error = Some(e),
                 Err(e) => return Err(e),
@@ -243,6 +259,7 @@ impl Dovecot {
                 (true, _) => Greeting::TcpOnly,
                 (false, "imap") => Greeting::Imap,
                 (false, "pop3") => Greeting::Pop3,
+                (false, "lmtp") => Greeting::Smtp,
                 _ => Greeting::Sieve,
             };
             if let Err(e) =
@@ -314,36 +331,9 @@ impl Dovecot {
     /// spawn; its ID is the master's PID, which cannot be reused before we
     /// reap the master, so the master is reaped last.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pid = child.id();
-        if util::process_alive(pid) {
-            util::signal(pid, libc::SIGTERM);
-            if !util::wait_gone(pid, Duration::from_secs(10)) {
-                util::signal(pid, libc::SIGKILL);
-                util::wait_gone(pid, Duration::from_secs(5));
-            }
+        if let Some(child) = self.child.take() {
+            util::stop_group_leader(child);
         }
-        // Stragglers get a moment to notice the master is gone, then a TERM, then a KILL.
-        let members_gone = |timeout| {
-            util::poll_until(timeout, || {
-                let members = util::group_members(pid);
-                if members.is_empty() {
-                    Ok(())
-                } else {
-                    Err(members)
-                }
-            })
-        };
-        if let Err(members) = members_gone(Duration::from_millis(300)) {
-            members.iter().for_each(|&m| util::signal(m, libc::SIGTERM));
-            if let Err(members) = members_gone(Duration::from_secs(3)) {
-                members.iter().for_each(|&m| util::signal(m, libc::SIGKILL));
-                let _ = members_gone(Duration::from_secs(3));
-            }
-        }
-        let _ = child.wait();
     }
 }
 
@@ -375,7 +365,7 @@ instance_name = {instance_name}
 base_dir = {run}
 state_dir = {state}
 log_path = {log}
-protocols = imap pop3 sieve
+protocols = imap pop3 sieve lmtp
 listen = {strict}
 ssl = yes
 ssl_cert = <{cert}
@@ -410,6 +400,11 @@ local {no_tls} {{
   disable_plaintext_auth = no
   ssl = no
 }}
+# LMTP greets with this name (the machine's host name otherwise). Whatever it
+# is sent lands in the Maildir of the test account, inside the test bed.
+protocol lmtp {{
+  hostname = mail.test
+}}
 ",
             run = d(self.run_dir),
             state = d(self.state_dir),
@@ -426,11 +421,14 @@ local {no_tls} {{
         // Dovecot's built-in listeners (imap 143, imaps 993, pop3 110, pop3s
         // 995, sieve 4190) stay active unless redefined: port 0 disables them,
         // or parallel test beds would fight over those fixed ports.
-        for (service, builtin) in [
-            ("imap-login", ["imap", "imaps"]),
-            ("pop3-login", ["pop3", "pop3s"]),
-            ("managesieve-login", ["sieve", "sieve_deprecated"]),
-        ] {
+        // LMTP has no built-in inet listener (only a unix socket in base_dir).
+        let services: [(&str, &[&str]); 4] = [
+            ("imap-login", &["imap", "imaps"]),
+            ("pop3-login", &["pop3", "pop3s"]),
+            ("managesieve-login", &["sieve", "sieve_deprecated"]),
+            ("lmtp", &[]),
+        ];
+        for (service, builtin) in services {
             let _ = writeln!(out, "service {service} {{");
             for name in builtin {
                 let _ = writeln!(out, "  inet_listener {name} {{\n    port = 0\n  }}");
@@ -461,6 +459,7 @@ pub(crate) fn check_installed() -> anyhow::Result<()> {
         ("imap-login", "dovecot-imapd"),
         ("pop3-login", "dovecot-pop3d"),
         ("managesieve-login", "dovecot-managesieved"),
+        ("lmtp", "dovecot-lmtpd"),
     ] {
         if !Path::new("/usr/lib/dovecot").join(binary).is_file() {
             bail!(

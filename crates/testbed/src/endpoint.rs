@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 pub enum Server {
     /// A real Postfix `smtpd`.
     Postfix,
-    /// A real Dovecot login service.
+    /// A real Dovecot login service (or its LMTP server).
     Dovecot,
+    /// A real Exim daemon.
+    Exim,
     /// An in-process fake server that misbehaves on purpose (or `python3 -m http.server`).
     Hostile,
     /// Nothing: a closed port.
@@ -21,6 +23,7 @@ impl Server {
         match self {
             Server::Postfix => "postfix",
             Server::Dovecot => "dovecot",
+            Server::Exim => "exim",
             Server::Hostile => "hostile",
             Server::Nothing => "none",
         }
@@ -38,7 +41,7 @@ pub struct Endpoint {
     pub description: &'static str,
     /// What answers there.
     pub server: Server,
-    /// The protocol spoken ("smtp", "imap", "pop3", "sieve", "http"; "" for
+    /// The protocol spoken ("smtp", "lmtp", "imap", "pop3", "sieve", "http"; "" for
     /// hostile servers that speak nothing sensible and the closed port).
     pub protocol: &'static str,
     /// True when TLS starts at the first byte (smtps, imaps, pop3s).

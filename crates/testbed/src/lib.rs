@@ -41,8 +41,10 @@
 //! | `drip`, `flood`, `garbage`, `fake-starttls`, `silent`, `tls-bogus-length`, `tls-bad-inner-length`, `accept-then-close`, `http`, `closed` | see [`hostile`] |
 #![deny(missing_docs)]
 
+mod dhparam;
 pub mod dovecot;
 mod endpoint;
+pub mod exim;
 pub mod hostile;
 pub mod pki;
 pub mod postfix;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::dhparam;
 use crate::endpoint::{Endpoint, Server};
 use crate::pki::{CertFiles, Pki};
 use crate::util::{self, Greeting};
@@ -47,10 +48,14 @@ impl Postfix {
     pub fn start(dir: &Path, pki: &Pki, sasl_socket: &Path) -> anyhow::Result<Postfix> {
         let postfix_bin = util::require_program("postfix")?;
         let (uid, gid) = util::system_user("postfix")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let dh1024 = dir.join("dh1024.pem");
+        dhparam::generate_1024(&dh1024)?;
         let mut last_error = None;
         for attempt in 1..=3 {
             let instance = dir.join(format!("attempt-{attempt}"));
-            match Self::start_once(&postfix_bin, &instance, pki, sasl_socket, (uid, gid)) {
+            let owner = (uid, gid);
+            match Self::start_once(&postfix_bin, &instance, pki, sasl_socket, owner, &dh1024) {
                 Ok(postfix) => return Ok(postfix),
                 Err(e) if format!("{e:#}").contains("in use") => last_error = Some(e),
                 Err(e) => return Err(e),
@@ -65,6 +70,7 @@ impl Postfix {
         pki: &Pki,
         sasl_socket: &Path,
         owner: (u32, u32),
+        dh1024: &Path,
     ) -> anyhow::Result<Postfix> {
         let conf_dir = dir.join("conf");
         let queue_dir = dir.join("queue");
@@ -77,7 +83,7 @@ impl Postfix {
         std::os::unix::fs::chown(&data_dir, Some(owner.0), Some(owner.1))
             .with_context(|| format!("cannot chown {} to postfix", data_dir.display()))?;
 
-        let specs = listener_specs(pki);
+        let specs = listener_specs(pki, dh1024);
         let ports = util::free_ports(&vec![POSTFIX_IP; specs.len()])?;
         let log_file = dir.join("postfix.log");
         std::fs::write(
@@ -85,6 +91,12 @@ impl Postfix {
             main_cf(dir, &queue_dir, &data_dir, &log_file, pki, sasl_socket),
         )?;
         std::fs::write(conf_dir.join("master.cf"), master_cf(&specs, &ports))?;
+        // Postfix re-reads a configuration file modified within the last
+        // second every 300 ms until it is older ("still being written"):
+        // ~2 s lost by every postfix/postconf run right after writing it.
+        for file in ["main.cf", "master.cf"] {
+            backdate(&conf_dir.join(file))?;
+        }
 
         let mut postfix = Postfix {
             postfix_bin: postfix_bin.to_path_buf(),
@@ -105,7 +117,8 @@ impl Postfix {
                 .collect(),
             running: false,
         };
-        postfix.command("check").map_err(|e| postfix.with_log(e))?;
+        // `postfix start` runs the checks of `postfix check` itself (creating
+        // the queue tree, ~2 s on a fresh instance): running both doubled that.
         // From here on a failure may leave a master behind: Drop stops it.
         postfix.running = true;
         postfix.command("start").map_err(|e| postfix.with_log(e))?;
@@ -198,7 +211,7 @@ impl Drop for Postfix {
     }
 }
 
-fn listener_specs(pki: &Pki) -> Vec<ListenerSpec> {
+fn listener_specs(pki: &Pki, dh1024: &Path) -> Vec<ListenerSpec> {
     let cert = |c: &CertFiles| format!("{}, {}", c.key_pem.display(), c.chain_pem.display());
     let with_cert = |name, description, c: &CertFiles| ListenerSpec {
         name,
@@ -316,7 +329,64 @@ fn listener_specs(pki: &Pki) -> Vec<ListenerSpec> {
                 "$myhostname ESMTP $mail_name $mail_version (Debian)".to_string(),
             )],
         ),
+        plain(
+            "smtp-tls13-only",
+            "SMTP STARTTLS that accepts TLS 1.3 only (TLS 1.2 and older refused)",
+            protocols(">=TLSv1.3"),
+        ),
+        plain(
+            "smtp-cbc-only",
+            "SMTP STARTTLS, TLS 1.2 only, CBC suites only: ECDHE-RSA-AES128-SHA, AES128-SHA (RSA certificate)",
+            tls12_with_ciphers(CBC_ONLY_CIPHERS),
+        ),
+        plain(
+            "smtp-dhe-1024",
+            "SMTP STARTTLS, TLS 1.2 only, DHE-RSA suites only with a 1024-bit DH group",
+            {
+                let mut o = tls12_with_ciphers(DHE_1024_CIPHERS);
+                o.push(("smtpd_tls_dh1024_param_file", dh1024.display().to_string()));
+                o
+            },
+        ),
+        plain(
+            "smtp-throttled",
+            "SMTP allowing one connection per client at a time, loopback included (the second gets 421 4.7.0)",
+            vec![
+                ("smtpd_client_connection_count_limit", "1".to_string()),
+                // Empty: by default $mynetworks (here 127.0.0.0/8) is exempt.
+                ("smtpd_client_event_limit_exceptions", String::new()),
+            ],
+        ),
     ]
+}
+
+/// The OpenSSL cipher list of `smtp-cbc-only`: CBC suites with SHA-1 MACs,
+/// one with forward secrecy and one without. Both need the RSA certificate.
+pub const CBC_ONLY_CIPHERS: &str = "ECDHE-RSA-AES128-SHA:AES128-SHA";
+
+/// The OpenSSL cipher list of `smtp-dhe-1024`. OpenSSL's security level 2
+/// (Debian's default) refuses DH groups under 2048 bits; level 1 allows 1024.
+pub const DHE_1024_CIPHERS: &str =
+    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-SHA:@SECLEVEL=1";
+
+/// `smtpd_tls_protocols` and `smtpd_tls_mandatory_protocols` set to `range`.
+fn protocols(range: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("smtpd_tls_protocols", range.to_string()),
+        ("smtpd_tls_mandatory_protocols", range.to_string()),
+    ]
+}
+
+/// TLS 1.2 only (TLS 1.3 suites are not governed by cipher lists) with
+/// exactly `ciphers`, opportunistic and mandatory alike.
+fn tls12_with_ciphers(ciphers: &str) -> Vec<(&'static str, String)> {
+    let mut o = protocols(">=TLSv1.2, <=TLSv1.2");
+    o.extend([
+        ("smtpd_tls_ciphers", "high".to_string()),
+        ("smtpd_tls_mandatory_ciphers", "high".to_string()),
+        ("tls_high_cipherlist", ciphers.to_string()),
+    ]);
+    o
 }
 
 fn main_cf(
@@ -428,6 +498,16 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 ",
     );
     out
+}
+
+/// Sets the modification time of `path` a minute into the past.
+fn backdate(path: &Path) -> anyhow::Result<()> {
+    let past = std::time::SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(past))
+        .with_context(|| format!("cannot set the modification time of {}", path.display()))
 }
 
 /// Fails early with an install hint when the Postfix daemons are missing.

@@ -1,8 +1,8 @@
-//! The whole test bed in one value: PKI, Dovecot, Postfix, hostile servers,
+//! The whole test bed in one value: PKI, Dovecot, Postfix, Exim, hostile servers,
 //! and the watchdog that cleans up if the process dies without dropping it.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -10,13 +10,14 @@ use anyhow::{Context, bail};
 
 use crate::dovecot::{self, Dovecot};
 use crate::endpoint::{Endpoint, Server};
+use crate::exim::{self, Exim};
 use crate::hostile::{self, Behaviour, HostileServer};
 use crate::pki::Pki;
 use crate::postfix::{self, Postfix};
 use crate::reaper::Reaper;
 use crate::util;
 
-/// Real Postfix and Dovecot on loopback plus hostile fake servers, all
+/// Real Postfix, Dovecot and Exim on loopback plus hostile fake servers, all
 /// started by [`Testbed::start`] and stopped (exactly those processes) on drop.
 ///
 /// Endpoints are looked up by name; see [`Testbed::endpoints`] or the crate
@@ -29,6 +30,7 @@ pub struct Testbed {
     runtime: Option<tokio::runtime::Runtime>,
     postfix: Postfix,
     dovecot: Dovecot,
+    exim: Exim,
     endpoints: Vec<Endpoint>,
     pki: Pki,
     dir: tempfile::TempDir,
@@ -51,6 +53,7 @@ impl Testbed {
         }
         postfix::check_installed()?;
         dovecot::check_installed()?;
+        exim::check_installed()?;
         util::require_program("openssl")?;
         let postfix_bin = util::require_program("postfix")?;
 
@@ -61,15 +64,31 @@ impl Testbed {
         util::make_traversable(dir.path())?;
         let mut reaper = Reaper::spawn(dir.path(), &postfix_bin)?;
 
+        let timing = Timing::from_env();
         let pki = Pki::generate(dir.path().join("pki")).context("generating the test PKI")?;
-        let dovecot = Dovecot::start(&dir.path().join("dovecot"), &pki)?;
-        if let Some(pid) = dovecot.pid() {
+        timing.mark("PKI");
+        let password = util::random_token(20)?;
+        // Exim needs nothing from the others: it starts alongside Dovecot and
+        // Postfix (which waits for Dovecot's auth socket).
+        let (exim, rest) = std::thread::scope(|scope| {
+            let exim = scope.spawn(|| {
+                let exim = Exim::start(&dir.path().join("exim"), &pki, dovecot::USER, &password);
+                timing.mark("Exim (in parallel)");
+                exim
+            });
+            let rest = start_dovecot_postfix(dir.path(), &pki, &password, &mut reaper, &timing);
+            let exim = exim
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the thread starting Exim panicked")));
+            (exim, rest)
+        });
+        let (dovecot, postfix) = rest?;
+        let exim = exim?;
+        for pid in exim.pids() {
             reaper.watch_pid(pid)?;
-            // Dovecot runs in a process group of its own whose ID is its PID.
+            // Each daemon leads a process group of its own whose ID is its PID.
             reaper.watch_group(pid)?;
         }
-        let postfix = Postfix::start(&dir.path().join("postfix"), &pki, dovecot.auth_socket())?;
-        reaper.watch_postfix(postfix.conf_dir())?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -78,10 +97,12 @@ impl Testbed {
             .build()
             .context("cannot start the runtime of the hostile servers")?;
         let (hostile, hostile_endpoints) = start_hostile(&runtime, dir.path())?;
+        timing.mark("hostile servers");
 
         let mut endpoints = Vec::new();
         endpoints.extend_from_slice(postfix.endpoints());
         endpoints.extend_from_slice(dovecot.endpoints());
+        endpoints.extend_from_slice(exim.endpoints());
         endpoints.extend(hostile_endpoints);
         Ok(Testbed {
             reaper,
@@ -89,6 +110,7 @@ impl Testbed {
             runtime: Some(runtime),
             postfix,
             dovecot,
+            exim,
             endpoints,
             pki,
             dir,
@@ -141,7 +163,7 @@ impl Testbed {
         self.endpoints.iter().find(|e| e.name == name)
     }
 
-    /// Every endpoint: Postfix, then Dovecot, then the hostile servers.
+    /// Every endpoint: Postfix, then Dovecot, then Exim, then the hostile servers.
     pub fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints
     }
@@ -166,7 +188,24 @@ impl Testbed {
         self.dovecot.log_file()
     }
 
-    /// The test account, valid for IMAP, POP3, ManageSieve and SMTP AUTH.
+    /// Exim's `mainlog` (all Exim daemons log here; a line's `I=[127.0.0.1]:PORT`
+    /// names the daemon).
+    pub fn exim_log(&self) -> PathBuf {
+        self.exim.main_log()
+    }
+
+    /// Exim's `rejectlog` (ACL refusals; it exists once the first one happened).
+    pub fn exim_reject_log(&self) -> PathBuf {
+        self.exim.reject_log()
+    }
+
+    /// The directory of Exim's `mainlog`, `rejectlog` and `paniclog`.
+    pub fn exim_log_dir(&self) -> &Path {
+        self.exim.log_dir()
+    }
+
+    /// The test account, valid for IMAP, POP3, ManageSieve and SMTP AUTH
+    /// (Postfix before or after TLS by listener, `exim-mx` after TLS).
     pub fn user(&self) -> &str {
         dovecot::USER
     }
@@ -191,6 +230,11 @@ impl Testbed {
         self.dovecot.pid()
     }
 
+    /// PIDs of the Exim daemons, in endpoint order.
+    pub fn exim_pids(&self) -> Vec<u32> {
+        self.exim.pids()
+    }
+
     /// PID of the cleanup watchdog (see [`Testbed::shared`]).
     pub fn reaper_pid(&self) -> u32 {
         self.reaper.pid()
@@ -210,6 +254,48 @@ impl Drop for Testbed {
         // Postfix first: its SASL depends on Dovecot.
         let _ = self.postfix.stop();
         self.dovecot.stop();
+        self.exim.stop();
+    }
+}
+
+/// Dovecot, then Postfix (whose SASL needs Dovecot's auth socket), each
+/// handed to the watchdog as soon as it runs.
+fn start_dovecot_postfix(
+    dir: &Path,
+    pki: &Pki,
+    password: &str,
+    reaper: &mut Reaper,
+    timing: &Timing,
+) -> anyhow::Result<(Dovecot, Postfix)> {
+    let dovecot = Dovecot::start_with_password(&dir.join("dovecot"), pki, password)?;
+    timing.mark("Dovecot");
+    if let Some(pid) = dovecot.pid() {
+        reaper.watch_pid(pid)?;
+        // Dovecot runs in a process group of its own whose ID is its PID.
+        reaper.watch_group(pid)?;
+    }
+    let postfix = Postfix::start(&dir.join("postfix"), pki, dovecot.auth_socket())?;
+    reaper.watch_postfix(postfix.conf_dir())?;
+    timing.mark("Postfix");
+    Ok((dovecot, postfix))
+}
+
+/// With `MAILWARDEN_TESTBED_TIMING` set, prints to stderr when each part of
+/// the start is ready, counted from the start (to keep the start fast).
+struct Timing(Option<std::time::Instant>);
+
+impl Timing {
+    fn from_env() -> Timing {
+        Timing(std::env::var_os("MAILWARDEN_TESTBED_TIMING").map(|_| std::time::Instant::now()))
+    }
+
+    fn mark(&self, what: &str) {
+        if let Some(start) = self.0 {
+            eprintln!(
+                "mailwarden-testbed: {what} ready after {} ms",
+                start.elapsed().as_millis()
+            );
+        }
     }
 }
 

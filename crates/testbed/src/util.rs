@@ -229,6 +229,45 @@ pub(crate) fn wait_gone(pid: u32, timeout: Duration) -> bool {
     .is_ok()
 }
 
+/// Stops `child`, which leads a process group of its own (spawned with
+/// `process_group(0)`): SIGTERM (SIGKILL after 10 seconds), then whatever is
+/// left of its group (TERM, then KILL), and reaps it last.
+///
+/// The group matters because daemons leave work to children that may outlive
+/// them (Dovecot's login processes and helpers, Exim's per-connection
+/// processes), still bound to listening ports or holding clients. Its ID is
+/// the leader's PID, which cannot be reused before we reap the leader, so
+/// signalling the group's members before that can never hit a stranger.
+pub(crate) fn stop_group_leader(mut child: std::process::Child) {
+    let pid = child.id();
+    if process_alive(pid) {
+        signal(pid, libc::SIGTERM);
+        if !wait_gone(pid, Duration::from_secs(10)) {
+            signal(pid, libc::SIGKILL);
+            wait_gone(pid, Duration::from_secs(5));
+        }
+    }
+    // Stragglers get a moment to notice the leader is gone, then a TERM, then a KILL.
+    let members_gone = |timeout| {
+        poll_until(timeout, || {
+            let members = group_members(pid);
+            if members.is_empty() {
+                Ok(())
+            } else {
+                Err(members)
+            }
+        })
+    };
+    if let Err(members) = members_gone(Duration::from_millis(300)) {
+        members.iter().for_each(|&m| signal(m, libc::SIGTERM));
+        if let Err(members) = members_gone(Duration::from_secs(3)) {
+            members.iter().for_each(|&m| signal(m, libc::SIGKILL));
+            let _ = members_gone(Duration::from_secs(3));
+        }
+    }
+    let _ = child.wait();
+}
+
 /// The UID and GID of a system account, from `/etc/passwd`.
 pub(crate) fn system_user(name: &str) -> anyhow::Result<(u32, u32)> {
     let passwd = std::fs::read_to_string("/etc/passwd").context("cannot read /etc/passwd")?;
