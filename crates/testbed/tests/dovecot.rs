@@ -213,3 +213,28 @@ fn dovecot_refuses_tls_1_0() {
     );
     assert!(!probe.handshake_completed(), "{}", probe.output.all());
 }
+
+#[test]
+fn lmtp_answers_lhlo_on_a_high_port_and_offers_starttls() {
+    let e = tb().find("lmtp").unwrap();
+    assert_eq!((e.protocol, e.implicit_tls), ("lmtp", false));
+    assert_eq!(e.addr.ip().to_string(), "127.0.0.2");
+    assert!(e.addr.port() > 1024, "{e:?}");
+    let mut d = Dialog::connect(e.addr);
+    assert_eq!(d.smtp_reply(), ["220 mail.test Dovecot (Debian) ready."]);
+    // LMTP has no EHLO: only LHLO (RFC 2033).
+    let ehlo = d.smtp("EHLO client.test");
+    assert!(ehlo[0].starts_with("500 "), "{ehlo:?}");
+    let lhlo = d.smtp("LHLO client.test");
+    assert_eq!(lhlo[0], "250-mail.test", "{lhlo:?}");
+    assert!(
+        lhlo.iter()
+            .any(|l| l == "250 STARTTLS" || l == "250-STARTTLS"),
+        "{lhlo:?}"
+    );
+    assert_eq!(d.smtp("QUIT"), ["221 2.0.0 Bye"]);
+
+    let tls = TlsProbe::starttls(e.addr, "lmtp", tb().ca_file());
+    assert!(tls.handshake_completed(), "{}", tls.output.all());
+    assert_eq!(tls.verify_result().as_deref(), Some("0 (ok)"));
+}

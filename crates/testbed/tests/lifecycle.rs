@@ -16,6 +16,19 @@ use mailwarden_testbed::Testbed;
 /// login processes linger when only their master is stopped.
 const CLEANUP: Duration = Duration::from_secs(20);
 
+/// Endpoints whose ports must answer while a test bed runs: one per server kind.
+const WATCHED: [&str; 9] = [
+    "smtp-mx",
+    "smtps",
+    "imap-starttls",
+    "pop3-plain",
+    "sieve",
+    "lmtp",
+    "exim-mx",
+    "exim-limited",
+    "http",
+];
+
 /// What a test bed left running, to check that it is gone later.
 #[derive(Debug)]
 struct Footprint {
@@ -40,40 +53,32 @@ impl Footprint {
                 .unwrap();
             e["addr"].as_str().unwrap().parse().unwrap()
         };
+        let exim = v["pids"]["exim"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no exim pids: {v}"))
+            .iter()
+            .map(|p| p.as_u64().unwrap() as u32);
+        let mut pids = vec![pid("postfix"), pid("dovecot"), pid("reaper")];
+        pids.extend(exim);
+        assert_eq!(pids.len(), 6, "{v}");
         Footprint {
             dir: PathBuf::from(v["dir"].as_str().unwrap()),
-            pids: vec![pid("postfix"), pid("dovecot"), pid("reaper")],
-            addrs: [
-                "smtp-mx",
-                "smtps",
-                "imap-starttls",
-                "pop3-plain",
-                "sieve",
-                "http",
-            ]
-            .map(addr)
-            .to_vec(),
+            pids,
+            addrs: WATCHED.map(addr).to_vec(),
         }
     }
 
     fn of(tb: &Testbed) -> Footprint {
+        let mut pids = vec![
+            tb.postfix_pid().unwrap(),
+            tb.dovecot_pid().unwrap(),
+            tb.reaper_pid(),
+        ];
+        pids.extend(tb.exim_pids());
         Footprint {
             dir: tb.dir().to_path_buf(),
-            pids: vec![
-                tb.postfix_pid().unwrap(),
-                tb.dovecot_pid().unwrap(),
-                tb.reaper_pid(),
-            ],
-            addrs: [
-                "smtp-mx",
-                "smtps",
-                "imap-starttls",
-                "pop3-plain",
-                "sieve",
-                "http",
-            ]
-            .map(|n| tb.endpoint(n))
-            .to_vec(),
+            pids,
+            addrs: WATCHED.map(|n| tb.endpoint(n)).to_vec(),
         }
     }
 
@@ -216,10 +221,11 @@ fn watchdog_cleans_up_after_a_sigkill() {
 
 #[test]
 fn watchdog_cleans_up_while_clients_hold_connections() {
-    // Open client connections keep Dovecot's login processes alive after its
-    // master is gone; the watchdog must end them too.
+    // Open client connections keep Dovecot's login processes (and Exim's
+    // per-connection processes) alive after their master is gone; the
+    // watchdog must end them too. Every watched endpoint but `http`.
     let (mut child, footprint) = start_binary(&[]);
-    let held: Vec<Dialog> = footprint.addrs[..5]
+    let held: Vec<Dialog> = footprint.addrs[..WATCHED.len() - 1]
         .iter()
         .map(|a| Dialog::connect(*a))
         .collect();
@@ -230,12 +236,14 @@ fn watchdog_cleans_up_while_clients_hold_connections() {
 }
 
 #[test]
-fn drop_ends_dovecot_processes_serving_clients() {
+fn drop_ends_dovecot_and_exim_processes_serving_clients() {
     let tb = Testbed::start().unwrap();
     let mut imap = Dialog::connect(tb.endpoint("imap-starttls"));
     imap.read_until(|l| l.starts_with("* OK"));
     let mut pop3 = Dialog::connect(tb.endpoint("pop3-plain"));
     pop3.read_until(|l| l.starts_with("+OK"));
+    let mut exim = Dialog::connect(tb.endpoint("exim-mx"));
+    exim.smtp_reply();
     let fp = Footprint::of(&tb);
     drop(tb);
     fp.assert_gone();
@@ -334,7 +342,8 @@ fn parallel_testbeds_are_independent_and_drop_stops_only_its_own() {
 #[test]
 fn logs_are_inside_the_testbed_directory() {
     let tb = Testbed::start().unwrap();
-    for log in [tb.postfix_log(), tb.dovecot_log()] {
+    let exim_log = tb.exim_log();
+    for log in [tb.postfix_log(), tb.dovecot_log(), exim_log.as_path()] {
         assert!(log.starts_with(tb.dir()), "{}", log.display());
         eventually(&format!("{} to be written", log.display()), CLEANUP, || {
             std::fs::metadata(log).map(|m| m.len() > 0).unwrap_or(false)

@@ -9,14 +9,15 @@ use mailwarden_testbed::Testbed;
 const USAGE: &str = "\
 usage: mailwarden-testbed up [--json] [--no-stdin]
 
-Starts real Postfix and Dovecot on loopback (needs root and the packages of
-scripts/setup-debian.sh) plus hostile fake servers, prints the endpoint table
-and the CA file, then runs until stdin closes or SIGINT/SIGTERM arrives, and
-stops everything it started.
+Starts real Postfix, Dovecot and Exim on loopback (needs root and the
+packages of scripts/setup-debian.sh) plus hostile fake servers, prints the
+endpoint table, the CA file and the logs, then runs until stdin closes or
+SIGINT/SIGTERM arrives, and stops everything it started.
 
   --json      print one line of JSON instead of the table: keys ca_file, dir,
-              user, password, postfix_log, dovecot_log, pids {postfix, dovecot,
-              reaper}, endpoints [{name, addr, ip, port, description, server,
+              user, password, postfix_log, dovecot_log, exim_log,
+              exim_reject_log, pids {postfix, dovecot, exim [..], reaper},
+              endpoints [{name, addr, ip, port, description, server,
               protocol, implicit_tls}]
   --no-stdin  ignore stdin (run until a signal), e.g. when stdin is /dev/null,
               as it is for `cmd &` in a script";
@@ -112,12 +113,13 @@ fn table(tb: &Testbed) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nCA file:     {}\nuser:        {}\npassword:    {}\nPostfix log: {}\nDovecot log: {}",
+        "\nCA file:     {}\nuser:        {}\npassword:    {}\nPostfix log: {}\nDovecot log: {}\nExim logs:   {} (mainlog, rejectlog, paniclog)",
         tb.ca_file().display(),
         tb.user(),
         tb.password(),
         tb.postfix_log().display(),
         tb.dovecot_log().display(),
+        tb.exim_log_dir().display(),
     ));
     out
 }
@@ -146,9 +148,12 @@ fn json(tb: &Testbed) -> String {
         "password": tb.password(),
         "postfix_log": tb.postfix_log(),
         "dovecot_log": tb.dovecot_log(),
+        "exim_log": tb.exim_log(),
+        "exim_reject_log": tb.exim_reject_log(),
         "pids": {
             "postfix": tb.postfix_pid(),
             "dovecot": tb.dovecot_pid(),
+            "exim": tb.exim_pids(),
             "reaper": tb.reaper_pid(),
         },
         "endpoints": endpoints,

@@ -68,6 +68,25 @@ impl Dialog {
         }
     }
 
+    /// True when the server closes the connection (EOF or reset) within
+    /// [`STEP`]; anything it sends first is kept for later reads.
+    pub fn closed_by_peer(&mut self) -> bool {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if is_timeout(&e) => {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+
     /// One SMTP reply (all lines up to the one with a space after the code).
     pub fn smtp_reply(&mut self) -> Vec<String> {
         self.read_until(|l| l.len() >= 4 && l.as_bytes()[3] == b' ')
@@ -212,14 +231,50 @@ impl TlsProbe {
         if !self.handshake_completed() {
             return None;
         }
-        self.output.stdout.lines().find_map(|l| {
+        let session = self.output.stdout.lines().find_map(|l| {
             let rest = l
                 .trim()
                 .strip_prefix("Protocol")?
                 .trim_start()
                 .strip_prefix(':')?;
             Some(rest.trim().to_string())
+        });
+        // A TLS 1.3 session block comes with the server's ticket, which may
+        // not arrive before s_client quits; a TLS 1.3 suite names its version.
+        session.or_else(|| {
+            self.output
+                .stdout
+                .lines()
+                .any(|l| l.starts_with("New, TLSv1.3, "))
+                .then(|| "TLSv1.3".to_string())
         })
+    }
+
+    /// The negotiated suite (OpenSSL's name) from `New, ..., Cipher is X`.
+    /// That line's version is the one that introduced the suite (TLSv1.0 for
+    /// ECDHE-RSA-AES128-SHA, SSLv3 for AES128-SHA), not the negotiated one:
+    /// see [`TlsProbe::protocol`].
+    pub fn cipher(&self) -> Option<String> {
+        if !self.handshake_completed() {
+            return None;
+        }
+        self.output.stdout.lines().find_map(|l| {
+            Some(
+                l.strip_prefix("New, ")?
+                    .split("Cipher is ")
+                    .nth(1)?
+                    .trim()
+                    .to_string(),
+            )
+        })
+    }
+
+    /// "DH, 1024 bits" from `Server Temp Key: DH, 1024 bits`.
+    pub fn temp_key(&self) -> Option<String> {
+        self.output
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Server Temp Key: ").map(str::to_string))
     }
 
     /// "Verify return code: N (text)".
@@ -293,4 +348,64 @@ pub fn refused(addr: SocketAddr) -> bool {
         TcpStream::connect_timeout(&addr, Duration::from_secs(2)),
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
     )
+}
+
+/// A TLS session made by GnuTLS's `gnutls-cli`, which still speaks what
+/// Debian's OpenSSL 3 cannot (3DES, RC4) and names suites GnuTLS's way.
+pub struct GnutlsProbe {
+    pub output: ToolOutput,
+}
+
+impl GnutlsProbe {
+    /// STARTTLS (`proto` = smtp, lmtp, imap, pop3, sieve) with the GnuTLS
+    /// `priority` string, verifying the chain against `ca` and the name mail.test.
+    pub fn starttls(addr: SocketAddr, proto: &str, priority: &str, ca: &Path) -> GnutlsProbe {
+        let port = addr.port().to_string();
+        let host = addr.ip().to_string();
+        let args = [
+            "--x509cafile",
+            ca.to_str().unwrap(),
+            "--verify-hostname",
+            "mail.test",
+            "--starttls-proto",
+            proto,
+            "--priority",
+            priority,
+            "-p",
+            &port,
+            &host,
+        ];
+        // After stdin's EOF gnutls-cli waits 2 s for the server to close,
+        // which Exim does not do on close_notify: QUIT makes it close at once.
+        let quit: &[u8] = if proto == "sieve" {
+            b"LOGOUT\r\n"
+        } else {
+            b"QUIT\r\n"
+        };
+        let output = run_tool("gnutls-cli", &args, quit, Duration::from_secs(30));
+        GnutlsProbe { output }
+    }
+
+    /// The session, e.g. `(TLS1.2-X.509)-(RSA)-(ARCFOUR-128)-(SHA1)`, once a
+    /// handshake completed.
+    pub fn description(&self) -> Option<&str> {
+        self.output
+            .stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("- Description: "))
+    }
+
+    /// True when GnuTLS verified the chain and the name.
+    pub fn trusted(&self) -> bool {
+        self.output
+            .stdout
+            .contains("- Status: The certificate is trusted.")
+    }
+}
+
+/// Reads the whole file, or "" while it does not exist yet.
+pub fn read_log(path: &Path) -> String {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
