@@ -130,22 +130,36 @@ fn scan_declared(args: &AuditArgs, policy: &Policy) -> anyhow::Result<ScanReport
 }
 
 /// The ports of one host, each with its declared (else registered) role and
-/// the name its certificate is checked against.
+/// the name its certificate is checked against: the service's
+/// `certificate_name`; on undeclared ports the one name the host's services
+/// agree on, else `--name`, else the host.
 fn plan_host(host: &str, ports: &[u16], policy: &Policy, name: Option<&str>) -> Planned {
+    let mut names: Vec<&str> = policy
+        .services
+        .iter()
+        .filter(|s| s.hosts.iter().any(|h| mailwarden_policy::same_host(h, host)))
+        .filter_map(|s| s.certificate_name.as_deref())
+        .collect();
+    names.dedup();
+    let host_name = match names.as_slice() {
+        [one] => Some(*one),
+        _ => name,
+    };
     let ports = ports
         .iter()
         .map(|&port| {
-            let service = policy.service_at(host, port);
             let role = policy
                 .role_at(host, port)
                 .or_else(|| ServiceRole::for_port(port));
-            let check_name = service.and_then(|s| s.certificate_name.clone());
+            let check_name = policy
+                .service_at(host, port)
+                .and_then(|s| s.certificate_name.clone());
             (PortSpec { port, role }, check_name)
         })
         .collect();
     Planned {
         target: host.to_owned(),
-        check_name: mailwarden_probe::check_name_for(host, name),
+        check_name: mailwarden_probe::check_name_for(host, host_name),
         ports,
     }
 }

@@ -60,8 +60,10 @@ pub fn render(found: &[Found], options: &InitOptions) -> String {
     let mut drafts: Vec<Draft<'_>> = Vec::new();
     let mut legacy: Vec<&Found> = Vec::new();
     for f in found {
+        // The scan's role, unless the server speaks another protocol than the role's.
         let role = f
             .role
+            .filter(|r| r.protocol() == f.protocol)
             .unwrap_or_else(|| derive_role(f.protocol, f.port, f.tls.unwrap_or(TlsMode::Starttls)));
         let client = !matches!(role, ServiceRole::Smtp | ServiceRole::Lmtp);
         if f.protocol == Protocol::Lmtp {

@@ -408,15 +408,12 @@ fn baseline_versions_suites_keys_and_features() {
     );
 
     // rfc8314 requires secure renegotiation and forbids compression.
-    let p = policy(&format!(
-        "{}",
-        service(
-            "submission",
-            587,
-            "smtp",
-            "starttls-required",
-            "baseline = \"rfc8314\""
-        )
+    let p = policy(&service(
+        "submission",
+        587,
+        "smtp",
+        "starttls-required",
+        "baseline = \"rfc8314\"",
     ));
     let scan = modern_scan().features(|f| {
         f.secure_renegotiation = Some(false);
@@ -595,7 +592,11 @@ fn overrides_raise_cap_set_and_suppress() {
 #[test]
 fn without_a_policy_nothing_changes() {
     let obs = smtp(2525).build();
-    let plain = assess(&[obs.clone()], &[], &AssessContext::new(scan_time()));
+    let plain = assess(
+        std::slice::from_ref(&obs),
+        &[],
+        &AssessContext::new(scan_time()),
+    );
     assert!(
         !plain
             .findings
