@@ -364,8 +364,10 @@ fn listener_specs(pki: &Pki, dh1024: &Path) -> Vec<ListenerSpec> {
 /// one with forward secrecy and one without. Both need the RSA certificate.
 pub const CBC_ONLY_CIPHERS: &str = "ECDHE-RSA-AES128-SHA:AES128-SHA";
 
-/// The OpenSSL cipher list of `smtp-dhe-1024`. OpenSSL's security level 2
-/// (Debian's default) refuses DH groups under 2048 bits; level 1 allows 1024.
+/// The OpenSSL cipher list of `smtp-dhe-1024`: DHE with the RSA certificate.
+/// Postfix does not apply Debian's system-wide `@SECLEVEL=2` (which refuses DH
+/// under 2048 bits; a 1024-bit group was served without it), so the explicit
+/// level 1 (1024 bits allowed) only keeps this listener working should it ever.
 pub const DHE_1024_CIPHERS: &str =
     "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-SHA:@SECLEVEL=1";
 

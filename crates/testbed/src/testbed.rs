@@ -48,7 +48,7 @@ impl Testbed {
         // SAFETY: geteuid(2) has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } != 0 {
             bail!(
-                "the test bed must run as root: Postfix and Dovecot start as root and drop privileges"
+                "the test bed must run as root: Postfix, Dovecot and Exim start as root and drop privileges"
             );
         }
         postfix::check_installed()?;

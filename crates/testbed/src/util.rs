@@ -12,7 +12,8 @@ use anyhow::{Context, bail};
 
 /// What to tell a user whose machine lacks a mail server or tool.
 pub(crate) const SETUP_HINT: &str = "run scripts/setup-debian.sh (installs postfix dovecot-imapd \
-     dovecot-pop3d dovecot-managesieved openssl socat swaks gnutls-bin python3)";
+     dovecot-pop3d dovecot-managesieved dovecot-lmtpd openssl socat swaks gnutls-bin python3, \
+     and unpacks Exim into /opt/mailwarden/exim4)";
 
 /// Finds `name` in `PATH` or in the sbin directories, which a non-login
 /// root shell does not always have in `PATH` (Postfix and Dovecot live there).
