@@ -95,6 +95,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             if !policy.warnings.is_empty() {
                 eprintln!("{}", policy.render_warnings());
             }
+            let overrides = policy.overrides.len()
+                + policy
+                    .services
+                    .iter()
+                    .map(|s| s.overrides.len())
+                    .sum::<usize>();
             let endpoints: usize = policy
                 .services
                 .iter()
@@ -112,13 +118,8 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 policy
                     .baseline
                     .map_or_else(|| "none".to_owned(), |b| b.label()),
-                policy.overrides.len()
-                    + policy
-                        .services
-                        .iter()
-                        .map(|s| s.overrides.len())
-                        .sum::<usize>(),
-                plural(policy.overrides.len()),
+                overrides,
+                plural(overrides),
                 policy.warnings.len(),
                 plural(policy.warnings.len()),
             );

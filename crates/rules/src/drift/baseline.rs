@@ -16,9 +16,9 @@ use crate::tls_scan::listed;
 use mailwarden_model::Severity;
 
 const BASELINE_REFERENCE: Reference = Reference::doc(
-    "mailwarden baselines",
-    "the guideline data each baseline encodes, with its sources and approximations",
-    "docs/policy.md#baselines",
+    "mailwarden docs/policy.md, Baselines",
+    "what each baseline encodes from its guideline, with sources and approximations",
+    "",
 );
 
 const fn baseline_remediation(generic: &'static str) -> Remediation {

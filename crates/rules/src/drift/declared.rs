@@ -9,9 +9,9 @@ use crate::catalogue::{Check, Family, Level, Reference, Remediation, Rule, Sever
 use crate::facts::{self, Hit, evidence, fact_lines};
 
 const POLICY_REFERENCE: Reference = Reference::doc(
-    "mailwarden policy file",
-    "the declared architecture: services, their hosts, ports and modes",
-    "docs/policy.md",
+    "mailwarden docs/policy.md",
+    "the policy file: declared services, their hosts, ports and modes, forbidden ports",
+    "",
 );
 
 /// MW-DRIFT-001.
