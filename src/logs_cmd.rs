@@ -223,8 +223,8 @@ fn read_one(
     sink: &mut dyn Sink,
 ) -> anyhow::Result<()> {
     if path.as_os_str() == "-" {
-        let stdin = std::io::stdin();
-        let mut reader = std::io::BufReader::with_capacity(256 * 1024, stdin.lock());
+        // `Stdin`, not its lock: the reader moves to the parsing thread.
+        let mut reader = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
         let clock = input::clock_for(tz, None);
         return input::read_input(analyzer, &mut reader, "-", clock, sink)
             .context("reading standard input");

@@ -54,8 +54,11 @@ pub struct Event {
     /// a custom `master.cf` name), Dovecot's protocol (`imap`, `pop3`,
     /// `sieve`, `submission`, or `auth` for the auth process), `smtp` for Exim
     /// and OpenSMTPD.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<Box<str>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_arc_str"
+    )]
+    pub service: Option<Arc<str>>,
     /// The local port, when the line says it or the service implies it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
@@ -259,7 +262,7 @@ pub enum TlsReason {
 impl TlsReason {
     /// Classifies an OpenSSL/GnuTLS/LibreSSL error text.
     pub fn classify(text: &[u8]) -> TlsReason {
-        let has = |needle: &str| memchr::memmem::find(text, needle.as_bytes()).is_some();
+        let has = |needle: &str| crate::bytes::find(text, needle.as_bytes()).is_some();
         if has("unsupported protocol")
             || has("version too low")
             || has("no protocols available")
@@ -358,4 +361,11 @@ pub fn standard_port(service: &str) -> Option<u16> {
 
 fn arc_str<S: serde::Serializer>(s: &Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(s)
+}
+
+fn opt_arc_str<S: serde::Serializer>(s: &Option<Arc<str>>, ser: S) -> Result<S::Ok, S::Error> {
+    match s {
+        Some(s) => ser.serialize_str(s),
+        None => ser.serialize_none(),
+    }
 }

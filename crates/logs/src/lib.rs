@@ -164,24 +164,15 @@ impl Analyzer {
 
     /// Analyzes one line (without its newline) of an input.
     pub fn line(&mut self, decoder: &mut Decoder, ctx: &LineCtx, line: &[u8], sink: &mut dyn Sink) {
-        self.stats.lines += 1;
-        let record = match decoder.decode(line) {
-            Ok(record) => record,
-            Err(Skip::Unrecognized) => {
-                self.stats.unrecognized += 1;
-                return;
-            }
-            Err(Skip::Blank | Skip::Continuation) => {
-                self.stats.skipped += 1;
-                return;
-            }
-        };
         self.events.clear();
-        match self.parsers.parse(&record, ctx, &mut self.events) {
-            Outcome::NotMine => self.stats.other_programs += 1,
-            Outcome::Uninteresting => self.stats.uninteresting += 1,
-            Outcome::Events => self.stats.recognized += 1,
-        }
+        parse_line(
+            &mut self.parsers,
+            &mut self.stats,
+            decoder,
+            ctx,
+            line,
+            &mut self.events,
+        );
         self.emit(sink);
     }
 
@@ -194,7 +185,14 @@ impl Analyzer {
 
     fn emit(&mut self, sink: &mut dyn Sink) {
         let mut events = std::mem::take(&mut self.events);
-        for event in &mut events {
+        self.emit_batch(&mut events, sink);
+        events.clear();
+        self.events = events;
+    }
+
+    /// Runs the detectors over parsed events and hands events and alerts to the sink.
+    fn emit_batch(&mut self, events: &mut [Event], sink: &mut dyn Sink) {
+        for event in events {
             self.stats.events += 1;
             self.alerts.clear();
             self.engine.observe(event, &mut self.alerts);
@@ -203,8 +201,6 @@ impl Analyzer {
                 sink.alert(alert);
             }
         }
-        events.clear();
-        self.events = events;
     }
 
     /// Reads a whole input from memory (tests, examples): every event and alert.
@@ -229,6 +225,48 @@ impl Analyzer {
             stats: self.stats.clone(),
             summary: self.engine.summary(),
         }
+    }
+}
+
+/// Decodes and parses one line, appending its events to `out`.
+fn parse_line(
+    parsers: &mut Parsers,
+    stats: &mut Stats,
+    decoder: &mut Decoder,
+    ctx: &LineCtx,
+    line: &[u8],
+    out: &mut Vec<Event>,
+) {
+    stats.lines += 1;
+    let record = match decoder.decode(line) {
+        Ok(record) => record,
+        Err(Skip::Unrecognized) => {
+            stats.unrecognized += 1;
+            return;
+        }
+        Err(Skip::Blank | Skip::Continuation) => {
+            stats.skipped += 1;
+            return;
+        }
+    };
+    match parsers.parse(&record, ctx, out) {
+        Outcome::NotMine => stats.other_programs += 1,
+        Outcome::Uninteresting => stats.uninteresting += 1,
+        Outcome::Events => stats.recognized += 1,
+    }
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.lines += o.lines;
+        self.recognized += o.recognized;
+        self.events += o.events;
+        self.uninteresting += o.uninteresting;
+        self.other_programs += o.other_programs;
+        self.unrecognized += o.unrecognized;
+        self.skipped += o.skipped;
+        self.oversized += o.oversized;
+        self.truncated_inputs += o.truncated_inputs;
     }
 }
 

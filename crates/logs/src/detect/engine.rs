@@ -167,6 +167,23 @@ impl Engine {
         counted: u32,
         alerts: &mut Vec<Alert>,
     ) {
+        // Only what can feed a detector opens state for a source; the rest
+        // (connections, TLS sessions, ordinary disconnects and rejections)
+        // is counted for sources already tracked. Mail from thousands of
+        // ordinary peers then costs no memory.
+        let opens = match &e.kind {
+            EventKind::AuthFailed { .. } => counted > 0,
+            EventKind::Disconnect { idle, .. } => *idle,
+            EventKind::Connect
+            | EventKind::TlsEstablished { .. }
+            | EventKind::Rejected { .. }
+            | EventKind::LostConnection { .. }
+            | EventKind::PlaintextAllowed { .. } => false,
+            _ => true,
+        };
+        if !opens && !self.sources.contains_key(&key) {
+            return;
+        }
         let th = self.t.clone();
         let s = self.sources.entry(key).or_default();
         // Inputs are read one after the other: times may go back when the next file starts.

@@ -18,7 +18,7 @@
 use crate::bytes::{self, after, after_find, contains};
 use crate::envelope::Record;
 use crate::event::{AuthVia, Event, EventKind, ProtocolErrorKind, Server, TlsReason};
-use crate::parse::{EventBuilder, LineCtx, Outcome, ServerParser};
+use crate::parse::{EventBuilder, Interner, LineCtx, Outcome, ServerParser};
 
 /// Whether a program name is Dovecot's (syslog `dovecot`, or a process name
 /// as Dovecot writes it into its own `log_path`).
@@ -48,7 +48,9 @@ fn is_auth_process(p: &[u8]) -> bool {
 
 /// The Dovecot parser (stateless: a session's facts are on its one line).
 #[derive(Debug, Default)]
-pub struct Dovecot;
+pub struct Dovecot {
+    names: Interner,
+}
 
 const LEVELS: [&str; 6] = [
     "Info: ",
@@ -90,6 +92,7 @@ impl ServerParser for Dovecot {
                 b"submission" => "submission",
                 _ => "login",
             };
+            let service = self.names.get(service.as_bytes());
             login(
                 m,
                 &EventBuilder::new(ctx, r, Server::Dovecot).service_only(service),
@@ -98,7 +101,7 @@ impl ServerParser for Dovecot {
         } else if is_auth_process(process) {
             backend(
                 m,
-                &EventBuilder::new(ctx, r, Server::Dovecot).service_only("auth"),
+                &EventBuilder::new(ctx, r, Server::Dovecot).service_only(self.names.get(b"auth")),
                 out,
             );
         }
@@ -189,13 +192,13 @@ fn login(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
 
 /// The text of `TLS handshaking: <detail>, session=<...>` (the detail may contain commas).
 fn tls_handshake_detail(s: &[u8]) -> &[u8] {
-    let end = memchr::memmem::find(s, b", session=").unwrap_or(s.len());
+    let end = crate::bytes::find(s, b", session=").unwrap_or(s.len());
     s.get(..end).unwrap_or(s)
 }
 
 /// The `user=<...>, method=..., rip=...` part: after the last `): ` of the reason.
 fn fields_part(m: &[u8]) -> &[u8] {
-    match memchr::memmem::find(m, b"user=<") {
+    match crate::bytes::find(m, b"user=<") {
         Some(i) => m.get(i..).unwrap_or_default(),
         None => after_find(m, "rip=").map_or(&[][..], |_| m),
     }
@@ -203,8 +206,8 @@ fn fields_part(m: &[u8]) -> &[u8] {
 
 /// Everything before the fields.
 fn reason_part(m: &[u8]) -> &[u8] {
-    let end = memchr::memmem::find(m, b"user=<")
-        .or_else(|| memchr::memmem::find(m, b"rip="))
+    let end = crate::bytes::find(m, b"user=<")
+        .or_else(|| crate::bytes::find(m, b"rip="))
         .unwrap_or(m.len());
     m.get(..end).unwrap_or(m)
 }

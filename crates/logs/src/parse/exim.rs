@@ -13,11 +13,13 @@ use crate::bytes::{self, after, after_find, bracketed_ip, contains};
 
 use crate::envelope::Record;
 use crate::event::{Event, EventKind, ProtocolErrorKind, Server, TlsReason};
-use crate::parse::{EventBuilder, LineCtx, Outcome, ServerParser};
+use crate::parse::{EventBuilder, Interner, LineCtx, Outcome, ServerParser};
 
 /// The Exim parser.
 #[derive(Debug, Default)]
-pub struct Exim;
+pub struct Exim {
+    names: Interner,
+}
 
 impl ServerParser for Exim {
     fn server(&self) -> Server {
@@ -26,7 +28,7 @@ impl ServerParser for Exim {
 
     fn parse(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
         let m = r.message;
-        let b = EventBuilder::new(ctx, r, Server::Exim).service_only("smtp");
+        let b = EventBuilder::new(ctx, r, Server::Exim).service_only(self.names.get(b"smtp"));
         let (source, port) = addresses(m);
         let push = |out: &mut Vec<Event>, kind: EventKind| {
             let mut e = b.event(kind, source);
@@ -261,7 +263,7 @@ fn mechanism(name: &[u8]) -> Option<Box<str>> {
 
 /// The client address and the local port (`I=[198.51.100.1]:587`).
 fn addresses(m: &[u8]) -> (Option<IpAddr>, Option<u16>) {
-    let (client_part, port) = match memchr::memmem::find(m, b" I=[") {
+    let (client_part, port) = match crate::bytes::find(m, b" I=[") {
         Some(i) => {
             let local = m.get(i + 3..).unwrap_or_default();
             let port = bracketed_ip(local)

@@ -48,6 +48,7 @@ pub trait ServerParser {
 }
 
 /// The parser set, routing by program name.
+#[derive(Default)]
 pub struct Parsers {
     postfix: postfix::Postfix,
     dovecot: dovecot::Dovecot,
@@ -55,16 +56,6 @@ pub struct Parsers {
     opensmtpd: opensmtpd::OpenSmtpd,
 }
 
-impl Default for Parsers {
-    fn default() -> Self {
-        Parsers {
-            postfix: postfix::Postfix::default(),
-            dovecot: dovecot::Dovecot,
-            exim: exim::Exim,
-            opensmtpd: opensmtpd::OpenSmtpd::default(),
-        }
-    }
-}
 
 impl std::fmt::Debug for Parsers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,7 +95,7 @@ pub struct EventBuilder<'a> {
     ctx: &'a LineCtx,
     record: &'a Record<'a>,
     server: Server,
-    service: Option<&'a str>,
+    service: Option<Arc<str>>,
     port: Option<u16>,
 }
 
@@ -121,15 +112,15 @@ impl<'a> EventBuilder<'a> {
     }
 
     /// Sets the service (and its standard port, when it has one).
-    pub fn service(mut self, service: &'a str) -> Self {
-        self.port = crate::event::standard_port(service);
+    pub fn service(mut self, service: Arc<str>) -> Self {
+        self.port = crate::event::standard_port(&service);
         self.service = Some(service);
         self
     }
 
     /// Sets the service without implying a port (Dovecot serves a protocol
     /// on plaintext and implicit-TLS ports alike).
-    pub fn service_only(mut self, service: &'a str) -> Self {
+    pub fn service_only(mut self, service: Arc<str>) -> Self {
         self.service = Some(service);
         self
     }
@@ -141,7 +132,7 @@ impl<'a> EventBuilder<'a> {
             line: self.ctx.line,
             time: self.record.time,
             server: self.server,
-            service: self.service.map(Box::from),
+            service: self.service.clone(),
             port: self.port,
             local: None,
             source,
@@ -197,5 +188,25 @@ impl<K: std::hash::Hash + Eq + Clone, V> Bounded<K, V> {
     pub(crate) fn drain_values(&mut self) -> Vec<V> {
         self.order.clear();
         self.map.drain().map(|(_, v)| v).collect()
+    }
+}
+
+/// Shared copies of the few service names a log mentions, so that events
+/// clone a reference instead of allocating a string each.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    items: Vec<(Box<[u8]>, Arc<str>)>,
+}
+
+impl Interner {
+    pub(crate) fn get(&mut self, name: &[u8]) -> Arc<str> {
+        if let Some((_, arc)) = self.items.iter().find(|(k, _)| **k == *name) {
+            return arc.clone();
+        }
+        let arc: Arc<str> = String::from_utf8_lossy(name).into();
+        if self.items.len() < 256 {
+            self.items.push((name.into(), arc.clone()));
+        }
+        arc
     }
 }

@@ -12,12 +12,13 @@ use std::net::IpAddr;
 use crate::bytes::{self, after, after_find, contains};
 use crate::envelope::Record;
 use crate::event::{Event, EventKind, ProtocolErrorKind, Server, TlsReason};
-use crate::parse::{Bounded, EventBuilder, LineCtx, Outcome, ServerParser};
+use crate::parse::{Bounded, EventBuilder, Interner, LineCtx, Outcome, ServerParser};
 
 /// The OpenSMTPD parser.
 #[derive(Debug)]
 pub struct OpenSmtpd {
     sessions: Bounded<Box<[u8]>, Session>,
+    names: Interner,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,7 @@ impl Default for OpenSmtpd {
     fn default() -> Self {
         OpenSmtpd {
             sessions: Bounded::new(16_384),
+            names: Interner::default(),
         }
     }
 }
@@ -40,7 +42,7 @@ impl ServerParser for OpenSmtpd {
     }
 
     fn parse(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
-        let b = EventBuilder::new(ctx, r, Server::Opensmtpd).service_only("smtp");
+        let b = EventBuilder::new(ctx, r, Server::Opensmtpd).service_only(self.names.get(b"smtp"));
         let (id, rest) = bytes::token(r.message);
         if let Some(m) = after(rest, "smtp ") {
             return self.session_line(id, m, &b, out);

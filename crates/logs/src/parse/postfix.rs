@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use crate::bytes::{self, after, after_find, bracketed_ip, contains};
 use crate::envelope::Record;
 use crate::event::{CommandStats, Event, EventKind, ProtocolErrorKind, Server, TlsReason};
-use crate::parse::{Bounded, EventBuilder, LineCtx, Outcome, ServerParser};
+use crate::parse::{Bounded, EventBuilder, Interner, LineCtx, Outcome, ServerParser};
 
 /// Whether a syslog program name is Postfix's (`postfix/...`, `postfix-in/...`).
 pub fn claims(program: &[u8]) -> bool {
@@ -24,6 +24,9 @@ pub fn claims(program: &[u8]) -> bool {
 pub struct Postfix {
     sessions: Bounded<(u64, u32), Session>,
     queue: Bounded<u64, Queued>,
+    names: Interner,
+    /// Sessions holding back a TLS failure (most lines need no session lookup).
+    pending_tls: usize,
 }
 
 impl Default for Postfix {
@@ -31,6 +34,8 @@ impl Default for Postfix {
         Postfix {
             sessions: Bounded::new(16_384),
             queue: Bounded::new(65_536),
+            names: Interner::default(),
+            pending_tls: 0,
         }
     }
 }
@@ -46,7 +51,7 @@ struct Session {
 struct Queued {
     user: Box<str>,
     source: Option<IpAddr>,
-    service: Box<str>,
+    service: std::sync::Arc<str>,
     recipients: u32,
     domains: Vec<Box<str>>,
 }
@@ -58,13 +63,16 @@ impl ServerParser for Postfix {
 
     fn parse(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
         let (service, daemon) = names(r.program);
-        let b = EventBuilder::new(ctx, r, Server::Postfix).service(service);
+        let service = self.names.get(service);
+        let b = EventBuilder::new(ctx, r, Server::Postfix).service(service.clone());
         let before = out.len();
         let key = (session_hash(r), r.pid.unwrap_or(0));
         // A held-back TLS failure takes its reason from this line, or goes out as is.
-        if let Some(session) = self.sessions.get_mut(&key)
+        if self.pending_tls > 0
+            && let Some(session) = self.sessions.get_mut(&key)
             && let Some(mut pending) = session.pending_tls.take()
         {
+            self.pending_tls -= 1;
             if let Some(problem) = after_find(r.message, "TLS library problem: ") {
                 if let EventKind::TlsFailed { reason, detail } = &mut pending.kind {
                     *reason = TlsReason::classify(problem);
@@ -76,7 +84,7 @@ impl ServerParser for Postfix {
             out.push(pending);
         }
         let outcome = match daemon {
-            b"smtpd" => self.smtpd(r, &b, service, key, out),
+            b"smtpd" => self.smtpd(r, &b, &service, key, out),
             b"postscreen" => postscreen(r.message, &b, out),
             b"anvil" => Outcome::Uninteresting,
             b"qmgr" if !r.message.ends_with(b": removed") => self.qmgr(r.message),
@@ -90,6 +98,7 @@ impl ServerParser for Postfix {
     }
 
     fn finish(&mut self, out: &mut Vec<Event>) {
+        self.pending_tls = 0;
         for session in self.sessions.drain_values() {
             out.extend(session.pending_tls);
         }
@@ -101,11 +110,27 @@ impl Postfix {
         &mut self,
         r: &Record<'_>,
         b: &EventBuilder<'_>,
-        service: &str,
+        service: &std::sync::Arc<str>,
         key: (u64, u32),
         out: &mut Vec<Event>,
     ) -> Outcome {
         let m = r.message;
+        // Lines that start with a queue id (`4ABC: client=...`, `4ABC: reject: ...`)
+        // skip the cascade of fixed prefixes below.
+        let queue_id = m.first().is_some_and(|c| c.is_ascii_alphanumeric())
+            && memchr::memchr(b':', m).is_some_and(|colon| {
+                colon < 24
+                    && m.get(..colon).is_some_and(|id| {
+                        id.iter().all(u8::is_ascii_alphanumeric)
+                            && !matches!(
+                                id,
+                                b"warning" | b"error" | b"fatal" | b"panic" | b"statistics"
+                            )
+                    })
+            });
+        if queue_id {
+            return self.queue_line(m, b, service, key, out);
+        }
         if let Some(rest) = after(m, "connect from ") {
             self.sessions.insert(key, Session::default());
             out.push(b.event(EventKind::Connect, client(rest)));
@@ -134,18 +159,6 @@ impl Postfix {
             lost(out, b, rest, true);
         } else if let Some(rest) = after(m, "warning: ") {
             return warning(rest, b, out);
-        } else if let Some(rest) = after_find(m, ": reject: ") {
-            reject(rest, b, out);
-        } else if let Some(rest) = after_find(m, ": milter-reject: ") {
-            out.push(b.event(
-                EventKind::Rejected {
-                    reason: bytes::text(bytes::until(
-                        after_find(rest, "]: ").unwrap_or(rest),
-                        b';',
-                    )),
-                },
-                client(rest),
-            ));
         } else if let Some(rest) = after(m, "SSL_accept error from ") {
             let detail = after_find(rest, ": ").unwrap_or_default();
             let event = b.event(
@@ -156,7 +169,11 @@ impl Postfix {
                 client(rest),
             );
             match self.sessions.get_mut(&key) {
-                Some(session) => session.pending_tls = Some(event),
+                Some(session) => {
+                    if session.pending_tls.replace(event).is_none() {
+                        self.pending_tls += 1;
+                    }
+                }
                 None => out.push(event),
             }
         } else if let Some(rest) = after_find(m, " TLS connection established from ") {
@@ -171,6 +188,34 @@ impl Postfix {
             protocol(out, b, ProtocolErrorKind::Pipelining, rest);
         } else if let Some(rest) = after(m, "non-SMTP command from ") {
             protocol(out, b, ProtocolErrorKind::NonProtocol, rest);
+        } else {
+            return Outcome::Uninteresting;
+        }
+        Outcome::Events
+    }
+
+    /// `QUEUEID: client=...` (a login's user, for the volume of what it sends)
+    /// and `QUEUEID: reject: ...`.
+    fn queue_line(
+        &mut self,
+        m: &[u8],
+        b: &EventBuilder<'_>,
+        service: &std::sync::Arc<str>,
+        key: (u64, u32),
+        out: &mut Vec<Event>,
+    ) -> Outcome {
+        if let Some(rest) = after_find(m, ": reject: ") {
+            reject(rest, b, out);
+        } else if let Some(rest) = after_find(m, ": milter-reject: ") {
+            out.push(b.event(
+                EventKind::Rejected {
+                    reason: bytes::text(bytes::until(
+                        after_find(rest, "]: ").unwrap_or(rest),
+                        b';',
+                    )),
+                },
+                client(rest),
+            ));
         } else if let Some(rest) = after_find(m, ": client=") {
             let Some(user) = bytes::field(rest, "sasl_username=").and_then(bytes::user) else {
                 return Outcome::Uninteresting;
@@ -194,7 +239,7 @@ impl Postfix {
                 Queued {
                     user,
                     source,
-                    service: service.into(),
+                    service: service.clone(),
                     recipients: 0,
                     domains: Vec::new(),
                 },
@@ -234,8 +279,8 @@ impl Postfix {
                 out.push(e);
                 return Outcome::Events;
             }
-        } else if let Some(to) = bytes::angle_field(m, "to=")
-            && let Some(q) = self.queue.get_mut(&qid)
+        } else if let Some(q) = self.queue.get_mut(&qid)
+            && let Some(to) = bytes::angle_field(m, "to=")
         {
             let domain = bytes::text(
                 after_find(to, "@")
@@ -451,7 +496,7 @@ fn command_stats(rest: &[u8]) -> Option<CommandStats> {
 
 /// (service, daemon) from `postfix/submission/smtpd`: the daemon is the last
 /// component; the service is the middle one, or `smtp` for a plain smtpd/postscreen.
-fn names(program: &[u8]) -> (&str, &[u8]) {
+fn names(program: &[u8]) -> (&[u8], &[u8]) {
     let mut parts = program.rsplitn(2, |&b| b == b'/');
     let daemon = parts.next().unwrap_or_default();
     let prefix = parts.next().unwrap_or_default();
@@ -462,7 +507,7 @@ fn names(program: &[u8]) -> (&str, &[u8]) {
             other => other,
         },
     };
-    (std::str::from_utf8(service).unwrap_or("unknown"), daemon)
+    (service, daemon)
 }
 
 fn session_hash(r: &Record<'_>) -> u64 {
