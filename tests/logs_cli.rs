@@ -29,14 +29,27 @@ fn write(path: &Path, text: &str) {
 fn text_report_with_summary_and_counts() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("mail.log");
-    write(&log, &format!("{}garbage line\n{}", failures("192.0.2.10", "alice", 5), failures("192.0.2.11", "bob", 1)));
+    write(
+        &log,
+        &format!(
+            "{}garbage line\n{}",
+            failures("192.0.2.10", "alice", 5),
+            failures("192.0.2.11", "bob", 1)
+        ),
+    );
     let out = mailwarden().arg("logs").arg(&log).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("ALERT high     brute-force"), "{text}");
     assert!(text.contains("192.0.2.10  attacker (high)"), "{text}");
-    assert!(!text.contains("192.0.2.11"), "one mistyped password is never listed:\n{text}");
-    assert!(text.contains("7 lines: 6 recognized") && text.contains("1 unrecognized"), "{text}");
+    assert!(
+        !text.contains("192.0.2.11"),
+        "one mistyped password is never listed:\n{text}"
+    );
+    assert!(
+        text.contains("7 lines: 6 recognized") && text.contains("1 unrecognized"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -47,29 +60,61 @@ fn gzip_stdin_events_and_fail_on() {
     let gz = Command::new("gzip").arg("-k").arg(&log).status().unwrap();
     assert!(gz.success());
     let gz = dir.path().join("mail.log.gz");
-    let out = mailwarden().args(["logs", "--events", "--fail-on", "high"]).arg(&gz).output().unwrap();
+    let out = mailwarden()
+        .args(["logs", "--events", "--fail-on", "high"])
+        .arg(&gz)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.iter().filter(|v| v["kind"] == "auth_failed").count(), 5);
+    assert_eq!(
+        lines.iter().filter(|v| v["kind"] == "auth_failed").count(),
+        5
+    );
     let alert = lines.iter().find(|v| v["alert"] == "brute-force").unwrap();
     assert_eq!(alert["evidence"].as_array().unwrap().len(), 5);
-    assert!(alert["evidence"][0]["file"].as_str().unwrap().ends_with("mail.log.gz"));
+    assert!(
+        alert["evidence"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("mail.log.gz")
+    );
 
     // A gzip cut in the middle: what was readable is analyzed, the cut is counted.
     let bytes = std::fs::read(&gz).unwrap();
     let cut = dir.path().join("cut.gz");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let out = mailwarden().args(["logs", "--format", "json"]).arg(&cut).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let last: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let out = mailwarden()
+        .args(["logs", "--format", "json"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(last["stats"]["truncated_inputs"], 1, "{last}");
 
     // Standard input.
-    let mut child = mailwarden().args(["logs", "-", "--format", "json"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(failures("192.0.2.21", "carol", 5).as_bytes()).unwrap();
+    let mut child = mailwarden()
+        .args(["logs", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(failures("192.0.2.21", "carol", 5).as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\"source\":\"192.0.2.21\""), "{text}");
@@ -79,23 +124,55 @@ fn gzip_stdin_events_and_fail_on() {
 fn ban_lists_go_to_stdout_alone() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("mail.log");
-    write(&log, &format!("{}{}", failures("192.0.2.30", "alice", 5), failures("2001:db8:5:6::9", "bob", 5)));
-    let out = mailwarden().args(["logs", "--ban-list", "plain"]).arg(&log).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "192.0.2.30\n2001:db8:5:6::/64\n");
+    write(
+        &log,
+        &format!(
+            "{}{}",
+            failures("192.0.2.30", "alice", 5),
+            failures("2001:db8:5:6::9", "bob", 5)
+        ),
+    );
+    let out = mailwarden()
+        .args(["logs", "--ban-list", "plain"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "192.0.2.30\n2001:db8:5:6::/64\n"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("brute-force"));
-    let out = mailwarden().args(["logs", "--ban-list", "nft", "--quiet"]).arg(&log).output().unwrap();
+    let out = mailwarden()
+        .args(["logs", "--ban-list", "nft", "--quiet"])
+        .arg(&log)
+        .output()
+        .unwrap();
     let nft = String::from_utf8_lossy(&out.stdout);
-    assert!(nft.starts_with("# mailwarden logs: 2 source(s)") && nft.contains("elements = { 192.0.2.30 }"), "{nft}");
-    let out = mailwarden().args(["logs", "--ban-list", "plain", "--allow", "192.0.2.0/24"]).arg(&log).output().unwrap();
+    assert!(
+        nft.starts_with("# mailwarden logs: 2 source(s)")
+            && nft.contains("elements = { 192.0.2.30 }"),
+        "{nft}"
+    );
+    let out = mailwarden()
+        .args(["logs", "--ban-list", "plain", "--allow", "192.0.2.0/24"])
+        .arg(&log)
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2001:db8:5:6::/64\n");
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = mailwarden().args(["logs", "/nonexistent/mail.log"]).output().unwrap();
+    let out = mailwarden()
+        .args(["logs", "/nonexistent/mail.log"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/mail.log"));
-    let out = mailwarden().args(["logs", "--allow", "300.1.1.1", "-"]).output().unwrap();
+    let out = mailwarden()
+        .args(["logs", "--allow", "300.1.1.1", "-"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -147,7 +224,11 @@ fn follow_survives_rotation_and_truncation() {
     write(&log, &failures("192.0.2.41", "bob", 5));
     let rotated = wait_for(&rx, "\"source\":\"192.0.2.41\"");
     // Truncation in place (copytruncate), then new lines.
-    std::fs::OpenOptions::new().write(true).truncate(true).open(&log).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     append(&failures("192.0.2.42", "carol", 5));
     let truncated = wait_for(&rx, "\"source\":\"192.0.2.42\"");
