@@ -533,6 +533,22 @@ fn certificates_that_differ_within_a_service() {
     // All the same: nothing.
     let same = vec![good(25, HOST), good(2525, HOST)];
     assert_eq!(drift(&audit(&p, same)), vec![]);
+    // The same leaf without its intermediate on one of three endpoints.
+    let short_chain = with_chain(smtp(2525))
+        .chain(|c| c.certificates.truncate(1))
+        .build();
+    let a = audit(
+        &p,
+        vec![good(25, HOST), short_chain, good(25, "mx2.example.test")],
+    );
+    let f = only(&a, "MW-DRIFT-012");
+    assert_eq!(f.address, Some(addr(2525)));
+    assert!(
+        f.summary
+            .contains("the same leaf with another chain (1 instead of 2 certificates)"),
+        "{}",
+        f.summary
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! service should present the same certificate (or at least the same names
 //! and expiry), so renewals and reissues reach all of them.
 
-use mailwarden_model::{Certificate, PortState, Severity};
+use mailwarden_model::{Certificate, CertificateChain, PortState, Severity};
 
 use super::{Audit, AuditHit, service_label};
 use crate::catalogue::{Check, Family, Reference, Remediation, Rule, Severities};
@@ -38,14 +38,20 @@ pub(crate) const CERTIFICATES_INCONSISTENT: Rule = Rule {
     check: Check::Audit(certificates_inconsistent),
 };
 
-/// The leaf an endpoint presented (completed handshake first).
-fn leaf<'a>(ep: &crate::facts::Endpoint<'a>) -> Option<&'a Certificate> {
+/// The chain an endpoint presented (completed handshake first), with its leaf.
+fn chain<'a>(ep: &crate::facts::Endpoint<'a>) -> Option<(&'a CertificateChain, &'a Certificate)> {
     let chains = facts::chains(ep.obs);
-    chains
+    let seen = chains.iter().find(|c| c.completed).or(chains.first())?;
+    Some((seen.chain, seen.chain.leaf()?))
+}
+
+/// The fingerprints of a chain, leaf first.
+fn fingerprints(chain: &CertificateChain) -> Vec<&str> {
+    chain
+        .certificates
         .iter()
-        .find(|c| c.completed)
-        .or(chains.first())
-        .and_then(|c| c.chain.leaf())
+        .map(|c| c.sha256.as_str())
+        .collect()
 }
 
 fn names(c: &Certificate) -> Vec<String> {
@@ -76,17 +82,20 @@ fn describe(c: &Certificate) -> Vec<String> {
 fn certificates_inconsistent(audit: &Audit<'_>) -> Vec<AuditHit> {
     let mut out = Vec::new();
     for service in &audit.policy.services {
-        let seen: Vec<(usize, &Certificate)> = audit
+        let seen: Vec<(usize, &CertificateChain, &Certificate)> = audit
             .of_service(service)
             .filter(|(_, ep)| ep.obs.state == PortState::Open)
-            .filter_map(|(i, ep)| leaf(ep).map(|c| (i, c)))
+            .filter_map(|(i, ep)| chain(ep).map(|(ch, leaf)| (i, ch, leaf)))
             .collect();
-        // Groups of endpoints presenting the same leaf.
-        let mut groups: Vec<(&Certificate, Vec<usize>)> = Vec::new();
-        for (i, c) in &seen {
-            match groups.iter_mut().find(|(g, _)| g.sha256 == c.sha256) {
-                Some((_, members)) => members.push(*i),
-                None => groups.push((c, vec![*i])),
+        // Groups of endpoints presenting the same chain.
+        let mut groups: Vec<(&Certificate, &CertificateChain, Vec<usize>)> = Vec::new();
+        for (i, ch, leaf) in &seen {
+            match groups
+                .iter_mut()
+                .find(|(_, g, _)| fingerprints(g) == fingerprints(ch))
+            {
+                Some((_, _, members)) => members.push(*i),
+                None => groups.push((leaf, ch, vec![*i])),
             }
         }
         if groups.len() < 2 {
@@ -95,14 +104,14 @@ fn certificates_inconsistent(audit: &Audit<'_>) -> Vec<AuditHit> {
         // The reference: the certificate most endpoints present; on a tie,
         // the one valid longest (the renewal the others missed).
         groups.sort_by(|a, b| {
-            b.1.len()
-                .cmp(&a.1.len())
+            b.2.len()
+                .cmp(&a.2.len())
                 .then_with(|| b.0.not_after.cmp(&a.0.not_after))
         });
-        let Some((reference, ref_members)) = groups.first() else {
+        let Some((reference, ref_chain, ref_members)) = groups.first() else {
             continue;
         };
-        for (cert, members) in groups.iter().skip(1) {
+        for (cert, cert_chain, members) in groups.iter().skip(1) {
             let mut differs: Vec<String> = Vec::new();
             if cert.not_after != reference.not_after {
                 let when = |c: &Certificate| {
@@ -128,7 +137,13 @@ fn certificates_inconsistent(audit: &Audit<'_>) -> Vec<AuditHit> {
                     cert.issuer, reference.issuer
                 ));
             }
-            if differs.is_empty() {
+            if differs.is_empty() && cert.sha256 == reference.sha256 {
+                differs.push(format!(
+                    "the same leaf with another chain ({} instead of {} certificates)",
+                    cert_chain.certificates.len(),
+                    ref_chain.certificates.len()
+                ));
+            } else if differs.is_empty() {
                 differs.push("another key or serial, same names and expiry".to_owned());
             }
             let others: Vec<String> = ref_members
