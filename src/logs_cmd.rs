@@ -218,7 +218,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
 
 fn read_one(
     analyzer: &mut Analyzer,
-    path: &PathBuf,
+    path: &std::path::Path,
     tz: &jiff::tz::TimeZone,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<()> {
