@@ -188,3 +188,26 @@ fn json_report_round_trips_and_rejudges_identically() {
     let again = mailwarden_rules::assess(&back.endpoints, &back.targets, &mailwarden_rules::AssessContext::new(back.started_at));
     assert_eq!(again, r.assessment, "rules are a pure function of the stored observations");
 }
+
+#[test]
+fn exposed_lmtp_is_found_whatever_the_port() {
+    // No role: the port number says nothing, the server's words say LMTP.
+    let r = scan_json(&[("lmtp", "")], &[]);
+    let lmtp = r.endpoints.iter().find(|e| e.address == testbed().endpoint("lmtp")).unwrap();
+    assert_eq!(lmtp.protocol, Some(mailwarden_model::Protocol::Lmtp));
+    assert_eq!(severity_of(&r, "lmtp", "lmtp-exposed"), Severity::High);
+}
+
+#[test]
+fn a_throttling_server_is_not_assessed_never_closed() {
+    use std::io::{BufRead as _, BufReader};
+    let held = std::net::TcpStream::connect(testbed().endpoint("smtp-throttled")).unwrap();
+    let mut greeting = String::new();
+    BufReader::new(&held).read_line(&mut greeting).unwrap();
+    let r = scan_json(&[("smtp-throttled", "submission")], &[]);
+    drop(held);
+    let e = &r.endpoints[0];
+    assert_eq!(e.state, mailwarden_model::PortState::Throttled);
+    assert_eq!(posture_at(&r, "smtp-throttled"), Posture::NotAssessed);
+    assert!(rules_at(&r, "smtp-throttled").contains(&"endpoint-not-assessed".to_owned()));
+}
