@@ -182,6 +182,7 @@ pub async fn probe(probing: &Probing, plan: Vec<Planned>, name: Option<String>, 
         options,
         targets,
         endpoints,
+        domains: Vec::new(),
         assessment: Assessment::default(),
     }
 }

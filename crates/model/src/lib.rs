@@ -18,6 +18,7 @@
 
 mod attempt;
 mod cert;
+mod dns;
 mod finding;
 mod line;
 mod observation;
@@ -28,6 +29,14 @@ mod tls_scan;
 
 pub use attempt::{Attempt, Failure, FailureKind};
 pub use cert::{Certificate, CertificateChain, ChainValidation, NameCheck, PublicKeyInfo};
+pub use dns::{
+    DaneMatch, DaneObservation, DkimKey, DkimObservation, DmarcExternalDestination,
+    DmarcObservation, DmarcPolicy, DnsLookup, DnsOutcome, DnssecMode, DnssecStatus,
+    DomainObservation, FcrdnsObservation, MtaStsObservation, MtaStsPolicy, MtaStsPolicyFetch,
+    MxHost, MxObservation, MxTlsObservation, ResolverInfo, SpfCheck, SpfExpansion, SpfNode,
+    SpfObservation, SpfResult, SpfTerm, SrvObservation, SrvTarget, SyntaxError, TlsRptObservation,
+    TlsaRecord,
+};
 pub use finding::{EndpointAssessment, Evidence, Finding, Posture, Severity};
 pub use line::Line;
 pub use observation::{

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{Attempt, EndpointAssessment, EndpointObservation, Finding};
+use crate::{Attempt, DomainObservation, EndpointAssessment, EndpointObservation, Finding};
 
 /// Identifier of this schema version; bumped on any incompatible change.
 pub const SCHEMA_ID: &str = "mailwarden/scan/v1";
@@ -27,6 +27,10 @@ pub struct ScanReport {
     pub targets: Vec<TargetResult>,
     /// One observation per address and port.
     pub endpoints: Vec<EndpointObservation>,
+    /// Mail domains and their DNS posture (`scan DOMAIN`, `dns DOMAIN`);
+    /// absent when only hosts were scanned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<DomainObservation>,
     /// The rules' verdicts; recomputable from the rest.
     pub assessment: Assessment,
 }

@@ -1,0 +1,576 @@
+//! The resolver wrapper: every question gets a [`DnsLookup`] with its outcome
+//! (answer, NXDOMAIN, NODATA, SERVFAIL, REFUSED, timeout, error) and DNSSEC
+//! status, never a bare `Err`.
+//!
+//! Built on hickory's name-server pool (UDP with TCP fallback, retries) rather
+//! than its high-level `Resolver`, whose lookups turn negative answers and
+//! failures into errors that lose the response code and the AD bit. Two ways
+//! of deciding DNSSEC status ([`DnssecMode`]):
+//!
+//! * `Validate`: hickory's `DnssecDnsHandle` validates every answer from the
+//!   trust anchor (the root's, or `--trust-anchor FILE`).
+//! * `UpstreamAd`: the upstream resolver validates; its AD bit means secure.
+//!   hickory 0.26 still has open validation bugs with some upstreams and
+//!   unsigned domains, so this mode is offered for a trusted local validator.
+//!
+//! In both modes a SERVFAIL is asked again with checking disabled (CD): when
+//! the data then comes back, the upstream refused it for failing validation,
+//! and the answer is reported `servfail` + `bogus` (RFC 4035 §3.2.2).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverOpts};
+use hickory_resolver::net::dnssec::DnssecDnsHandle;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::xfer::FirstAnswer as _;
+use hickory_resolver::net::{DnsError, DnsHandle, NetError, RetryDnsHandle};
+use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
+use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
+use hickory_resolver::proto::op::{
+    DnsRequest, DnsRequestOptions, DnsResponse, Edns, Message, Query, ResponseCode,
+};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
+use mailwarden_model::{DnsLookup, DnsOutcome, DnssecMode, DnssecStatus, ResolverInfo};
+
+/// How to reach and trust DNS.
+#[derive(Debug, Clone)]
+pub struct ResolverSettings {
+    /// `--resolver ADDR:PORT`; `None`: the system's name servers.
+    pub server: Option<SocketAddr>,
+    /// `--trust-anchor FILE` (DNSKEY records in zone-file format);
+    /// `None`: the root anchor built into hickory.
+    pub trust_anchor: Option<PathBuf>,
+    /// Who decides DNSSEC status.
+    pub mode: DnssecMode,
+    /// Deadline of one question (each try; two tries are made).
+    pub timeout: Duration,
+}
+
+/// Why a resolver could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolverError {
+    /// The system configuration could not be read.
+    #[error("reading the system resolver configuration: {0}")]
+    SystemConfig(String),
+    /// The trust anchor file could not be read.
+    #[error("--trust-anchor {path}: {reason} (expected DNSKEY records in zone-file format)")]
+    TrustAnchor {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No name server to ask.
+    #[error("no name server configured (give --resolver ADDR:PORT)")]
+    NoServers,
+}
+
+/// One answer: the observation and the record data behind it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The observation (what goes into the report).
+    pub lookup: DnsLookup,
+    /// The records of the type asked, when usable (not bogus).
+    pub data: Vec<RData>,
+}
+
+type Pool = RetryDnsHandle<NameServerPool<TokioRuntimeProvider>>;
+
+/// A DNS resolver that reports outcome and DNSSEC status of every answer.
+/// Answers are cached for the resolver's life (one scan).
+pub struct Resolver {
+    pool: Pool,
+    validator: Option<DnssecDnsHandle<Pool>>,
+    info: ResolverInfo,
+    timeout: Duration,
+    cache: Mutex<HashMap<(String, RecordType), Answer>>,
+}
+
+const ATTEMPTS: usize = 2;
+
+impl Resolver {
+    /// Builds a resolver. Must be called inside a tokio runtime.
+    pub fn new(settings: &ResolverSettings) -> Result<Resolver, ResolverError> {
+        let (servers, system) = match settings.server {
+            Some(addr) => (vec![server_config(addr)], false),
+            None => {
+                let (config, _) = hickory_resolver::system_conf::read_system_conf()
+                    .map_err(|e| ResolverError::SystemConfig(e.to_string()))?;
+                (config.name_servers().to_vec(), true)
+            }
+        };
+        if servers.is_empty() {
+            return Err(ResolverError::NoServers);
+        }
+        let described = servers
+            .iter()
+            .map(|s| {
+                let port = s.connections.first().map_or(53, |c| c.port);
+                SocketAddr::new(s.ip, port).to_string()
+            })
+            .fold(Vec::<String>::new(), |mut v, s| {
+                if !v.contains(&s) {
+                    v.push(s);
+                }
+                v
+            });
+        let mut options = ResolverOpts::default();
+        options.timeout = settings.timeout;
+        options.attempts = ATTEMPTS;
+        options.edns_payload_len = 1232;
+        let tls = TlsConfig::new().map_err(|e| ResolverError::SystemConfig(e.to_string()))?;
+        let cx = Arc::new(PoolContext::new(options, tls));
+        let pool = NameServerPool::from_config(servers, cx, TokioRuntimeProvider::default());
+        let pool = RetryDnsHandle::new(pool, ATTEMPTS);
+        let validator = match settings.mode {
+            DnssecMode::UpstreamAd => None,
+            DnssecMode::Validate => {
+                let anchors = match &settings.trust_anchor {
+                    Some(path) => trust_anchors(path)?,
+                    None => TrustAnchors::default(),
+                };
+                Some(DnssecDnsHandle::with_trust_anchor(
+                    pool.clone(),
+                    Arc::new(anchors),
+                ))
+            }
+        };
+        Ok(Resolver {
+            pool,
+            validator,
+            info: ResolverInfo {
+                servers: described,
+                system,
+                dnssec_mode: settings.mode,
+                trust_anchor: settings
+                    .trust_anchor
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            },
+            timeout: settings.timeout,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// What the report says about this resolver.
+    pub fn info(&self) -> &ResolverInfo {
+        &self.info
+    }
+
+    /// Asks `name` (with or without the trailing dot) for `rtype`.
+    pub async fn lookup(&self, name: &str, rtype: RecordType) -> Answer {
+        let display = name.trim_end_matches('.').to_ascii_lowercase();
+        let key = (display.clone(), rtype);
+        if let Some(hit) = self.cache_get(&key) {
+            return hit;
+        }
+        let answer = match fqdn(&display) {
+            Some(qname) => self.ask(&display, qname, rtype).await,
+            None => Answer {
+                lookup: lookup(
+                    &display,
+                    rtype,
+                    DnsOutcome::Error,
+                    DnssecStatus::Indeterminate,
+                    Some("not a valid domain name".to_owned()),
+                ),
+                data: Vec::new(),
+            },
+        };
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, answer.clone());
+        answer
+    }
+
+    fn cache_get(&self, key: &(String, RecordType)) -> Option<Answer> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    async fn ask(&self, display: &str, qname: Name, rtype: RecordType) -> Answer {
+        let query = Query::query(qname.clone(), rtype);
+        let mut options = DnsRequestOptions::default();
+        options.use_edns = true;
+        options.edns_set_dnssec_ok = true;
+        options.recursion_desired = true;
+        // Retries inside the pool are bounded by the per-try timeout; this is the backstop.
+        let deadline = self.timeout * (ATTEMPTS as u32 + 1) + Duration::from_millis(200);
+        let result = match &self.validator {
+            Some(v) => {
+                tokio::time::timeout(deadline, v.lookup(query, options).first_answer()).await
+            }
+            None => {
+                tokio::time::timeout(deadline, self.pool.lookup(query, options).first_answer())
+                    .await
+            }
+        };
+        let result = result.unwrap_or(Err(NetError::Timeout));
+        let validating = self.validator.is_some();
+        let mut answer = classify(display, rtype, result, validating);
+        if answer.lookup.outcome == DnsOutcome::Servfail
+            || answer.lookup.dnssec == DnssecStatus::Bogus
+        {
+            self.probe_checking_disabled(qname, rtype, &mut answer)
+                .await;
+        }
+        answer
+    }
+
+    /// Asks again with CD set: data that comes back now was refused by the
+    /// upstream's validation (or by ours), so it is bogus. Kept as evidence.
+    async fn probe_checking_disabled(&self, qname: Name, rtype: RecordType, answer: &mut Answer) {
+        let mut message = Message::query();
+        message.add_query(Query::query(qname, rtype));
+        message.metadata.recursion_desired = true;
+        message.metadata.checking_disabled = true;
+        let mut edns = Edns::new();
+        edns.set_max_payload(1232).set_dnssec_ok(true);
+        message.set_edns(edns);
+        let request = DnsRequest::new(message, DnsRequestOptions::default());
+        let deadline = self.timeout * (ATTEMPTS as u32 + 1);
+        let Ok(result) =
+            tokio::time::timeout(deadline, self.pool.send(request).first_answer()).await
+        else {
+            return;
+        };
+        let records: Vec<String> = match &result {
+            Ok(response) => typed(&response.answers, rtype)
+                .map(|r| presentation(&r.data))
+                .collect(),
+            Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Vec::new(),
+            Err(_) => return,
+        };
+        let was_servfail = answer.lookup.outcome == DnsOutcome::Servfail;
+        answer.lookup.dnssec = DnssecStatus::Bogus;
+        answer.data.clear();
+        if answer.lookup.records.is_empty() {
+            answer.lookup.records = records;
+        }
+        answer.lookup.detail = Some(if was_servfail {
+            "the resolver answers SERVFAIL, and with checking disabled it answers: \
+             DNSSEC validation fails"
+                .to_owned()
+        } else {
+            answer
+                .lookup
+                .detail
+                .clone()
+                .unwrap_or_else(|| "DNSSEC validation fails".to_owned())
+        });
+    }
+}
+
+/// The name as a fully-qualified hickory name.
+fn fqdn(name: &str) -> Option<Name> {
+    if name.is_empty() || name.len() > 253 || name.contains(['/', ' ', '@']) {
+        return None;
+    }
+    let mut n = Name::from_utf8(name).ok()?;
+    n.set_fqdn(true);
+    Some(n)
+}
+
+fn server_config(addr: SocketAddr) -> NameServerConfig {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = addr.port();
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = addr.port();
+    NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+}
+
+fn trust_anchors(path: &Path) -> Result<TrustAnchors, ResolverError> {
+    let err = |reason: String| ResolverError::TrustAnchor {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    // Tolerate what `ldns-keygen`/`dig` write: comments and DS lines are skipped.
+    let dnskeys: String = text
+        .lines()
+        .filter(|l| {
+            let upper = l.to_ascii_uppercase();
+            upper.split_whitespace().any(|w| w == "DNSKEY")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if dnskeys.is_empty() {
+        return Err(err("no DNSKEY record in the file".to_owned()));
+    }
+    dnskeys
+        .parse::<TrustAnchors>()
+        .map_err(|e| err(e.to_string()))
+}
+
+fn lookup(
+    name: &str,
+    rtype: RecordType,
+    outcome: DnsOutcome,
+    dnssec: DnssecStatus,
+    detail: Option<String>,
+) -> DnsLookup {
+    DnsLookup {
+        name: name.to_owned(),
+        rtype: rtype.to_string(),
+        outcome,
+        dnssec,
+        records: Vec::new(),
+        detail,
+    }
+}
+
+fn typed(records: &[Record], rtype: RecordType) -> impl Iterator<Item = &Record> {
+    records.iter().filter(move |r| r.record_type() == rtype)
+}
+
+/// Presentation format; TXT strings are joined (RFC 7208 §3.3) and unquoted.
+pub(crate) fn presentation(data: &RData) -> String {
+    match data {
+        RData::TXT(txt) => txt_text(txt),
+        other => other.to_string(),
+    }
+}
+
+/// The character-strings of a TXT record joined, invalid UTF-8 replaced.
+pub(crate) fn txt_text(txt: &hickory_resolver::proto::rr::rdata::TXT) -> String {
+    let bytes: Vec<u8> = txt
+        .txt_data
+        .iter()
+        .flat_map(|s| s.iter().copied())
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn status_of(proof: Proof) -> DnssecStatus {
+    match proof {
+        Proof::Secure => DnssecStatus::Secure,
+        Proof::Insecure => DnssecStatus::Insecure,
+        Proof::Bogus => DnssecStatus::Bogus,
+        _ => DnssecStatus::Indeterminate,
+    }
+}
+
+/// The status of a set of records: the weakest proof among them.
+fn weakest(records: &[&Record]) -> DnssecStatus {
+    let proofs: Vec<Proof> = records.iter().map(|r| r.proof).collect();
+    if proofs.contains(&Proof::Bogus) {
+        DnssecStatus::Bogus
+    } else if proofs.contains(&Proof::Indeterminate) {
+        DnssecStatus::Indeterminate
+    } else if proofs.contains(&Proof::Insecure) {
+        DnssecStatus::Insecure
+    } else if proofs.is_empty() {
+        DnssecStatus::Indeterminate
+    } else {
+        DnssecStatus::Secure
+    }
+}
+
+/// A negative answer's status from its authority section: signed NSEC or
+/// NSEC3 records prove the denial.
+fn denial_status(authorities: &[Record], validating: bool) -> DnssecStatus {
+    let denials: Vec<&Record> = authorities
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.data,
+                RData::DNSSEC(DNSSECRData::NSEC(_)) | RData::DNSSEC(DNSSECRData::NSEC3(_))
+            )
+        })
+        .collect();
+    if denials.is_empty() {
+        return DnssecStatus::Insecure;
+    }
+    if validating {
+        weakest(&denials)
+    } else {
+        // The upstream validated it, or it would have answered SERVFAIL.
+        DnssecStatus::Secure
+    }
+}
+
+fn classify(
+    display: &str,
+    rtype: RecordType,
+    result: Result<DnsResponse, NetError>,
+    validating: bool,
+) -> Answer {
+    let failed = |outcome, detail: String| Answer {
+        lookup: lookup(
+            display,
+            rtype,
+            outcome,
+            DnssecStatus::Indeterminate,
+            Some(detail),
+        ),
+        data: Vec::new(),
+    };
+    match result {
+        Ok(response) => positive(display, rtype, &response, validating),
+        Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => {
+            let outcome = if nr.response_code == ResponseCode::NXDomain {
+                DnsOutcome::Nxdomain
+            } else {
+                DnsOutcome::Nodata
+            };
+            let authorities: Vec<Record> = nr
+                .authorities
+                .as_deref()
+                .map(<[Record]>::to_vec)
+                .unwrap_or_default();
+            let dnssec = denial_status(&authorities, validating);
+            Answer {
+                lookup: lookup(display, rtype, outcome, dnssec, None),
+                data: Vec::new(),
+            }
+        }
+        Err(NetError::Dns(DnsError::Nsec {
+            response, proof, ..
+        })) => {
+            let outcome = if response.response_code == ResponseCode::NXDomain {
+                DnsOutcome::Nxdomain
+            } else {
+                DnsOutcome::Nodata
+            };
+            Answer {
+                lookup: lookup(
+                    display,
+                    rtype,
+                    outcome,
+                    status_of(proof),
+                    Some(format!("denial of existence: {proof}")),
+                ),
+                data: Vec::new(),
+            }
+        }
+        Err(NetError::Dns(DnsError::DnssecBogus)) => Answer {
+            lookup: lookup(
+                display,
+                rtype,
+                DnsOutcome::Answer,
+                DnssecStatus::Bogus,
+                Some("DNSSEC validation fails".to_owned()),
+            ),
+            data: Vec::new(),
+        },
+        Err(NetError::Dns(DnsError::ResponseCode(code))) => {
+            let outcome = match code {
+                ResponseCode::ServFail => DnsOutcome::Servfail,
+                ResponseCode::Refused => DnsOutcome::Refused,
+                ResponseCode::NXDomain => DnsOutcome::Nxdomain,
+                _ => DnsOutcome::Error,
+            };
+            failed(outcome, format!("response code {code}"))
+        }
+        Err(NetError::Timeout) => failed(DnsOutcome::Timeout, "no answer in time".to_owned()),
+        Err(other) => {
+            let text = other.to_string();
+            let outcome = if text.contains("timed out") || text.contains("timeout") {
+                DnsOutcome::Timeout
+            } else {
+                DnsOutcome::Error
+            };
+            failed(outcome, text)
+        }
+    }
+}
+
+fn positive(display: &str, rtype: RecordType, response: &DnsResponse, validating: bool) -> Answer {
+    let records: Vec<&Record> = typed(&response.answers, rtype).collect();
+    let code = response.response_code;
+    if records.is_empty() {
+        let outcome = match code {
+            ResponseCode::NXDomain => DnsOutcome::Nxdomain,
+            ResponseCode::NoError => DnsOutcome::Nodata,
+            ResponseCode::ServFail => DnsOutcome::Servfail,
+            ResponseCode::Refused => DnsOutcome::Refused,
+            _ => DnsOutcome::Error,
+        };
+        let dnssec = if outcome.is_negative() {
+            if !validating && response.authentic_data {
+                DnssecStatus::Secure
+            } else {
+                denial_status(&response.authorities, validating)
+            }
+        } else {
+            DnssecStatus::Indeterminate
+        };
+        return Answer {
+            lookup: lookup(display, rtype, outcome, dnssec, None),
+            data: Vec::new(),
+        };
+    }
+    let dnssec = if validating {
+        weakest(&records)
+    } else if response.authentic_data {
+        DnssecStatus::Secure
+    } else {
+        DnssecStatus::Insecure
+    };
+    let mut out = lookup(display, rtype, DnsOutcome::Answer, dnssec, None);
+    out.records = records.iter().map(|r| presentation(&r.data)).collect();
+    let data = if dnssec == DnssecStatus::Bogus {
+        Vec::new()
+    } else {
+        records.iter().map(|r| r.data.clone()).collect()
+    };
+    Answer { lookup: out, data }
+}
+
+/// The A and AAAA addresses of `host`, with both lookups.
+pub async fn addresses(resolver: &Resolver, host: &str) -> (Vec<DnsLookup>, Vec<IpAddr>) {
+    let (a, aaaa) = futures::join!(
+        resolver.lookup(host, RecordType::A),
+        resolver.lookup(host, RecordType::AAAA)
+    );
+    let mut ips = Vec::new();
+    for d in a.data.iter().chain(&aaaa.data) {
+        let ip = match d {
+            RData::A(a) => IpAddr::V4(a.0),
+            RData::AAAA(a) => IpAddr::V6(a.0),
+            _ => continue,
+        };
+        if !ips.contains(&ip) {
+            ips.push(ip);
+        }
+    }
+    (vec![a.lookup, aaaa.lookup], ips)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(fqdn("example.org").is_some());
+        assert!(fqdn("_dmarc.example.org").is_some());
+        assert!(fqdn("").is_none());
+        assert!(fqdn("a b").is_none());
+    }
+
+    #[test]
+    fn weakest_proof_wins() {
+        let mut r = Record::from_rdata(
+            Name::from_ascii("a.test.").unwrap(),
+            60,
+            RData::A(hickory_resolver::proto::rr::rdata::A::new(127, 0, 0, 1)),
+        );
+        r.proof = Proof::Secure;
+        let mut s = r.clone();
+        assert_eq!(weakest(&[&r, &s]), DnssecStatus::Secure);
+        s.proof = Proof::Insecure;
+        assert_eq!(weakest(&[&r, &s]), DnssecStatus::Insecure);
+        s.proof = Proof::Bogus;
+        assert_eq!(weakest(&[&r, &s]), DnssecStatus::Bogus);
+    }
+}
