@@ -12,6 +12,10 @@
 //!   name, severities per context, rationale, remediation for Postfix, Dovecot
 //!   and Exim, references and check; [`rule`] looks one up.
 //! * [`catalogue_markdown`] renders the catalogue as `docs/rules.md`.
+//! * With a policy ([`AssessContext::with_policy`], parsed by [`parse_policy`]),
+//!   declared roles decide contexts, the DRIFT rules compare the scan with the
+//!   declared architecture, and the policy's overrides apply to every
+//!   finding; [`judge`] also returns what `allow` suppressed.
 //!
 //! ```
 //! use mailwarden_rules::{AssessContext, assess, rule};
