@@ -19,6 +19,44 @@ use crate::parse::{EventBuilder, Interner, LineCtx, Outcome, ServerParser};
 #[derive(Debug, Default)]
 pub struct Exim {
     names: Interner,
+    seen: Seen,
+}
+
+/// Exim writes every rejection and dropped call to the mainlog *and* the
+/// rejectlog, with the same time, PID and text. Reading both must not count
+/// them twice: event lines are remembered (as hashes, the most recent 65,536,
+/// with the input they came from) and the same line from another input is
+/// skipped. Identical lines within one input (four `SMTP syntax error` lines
+/// in the same second) all count.
+#[derive(Debug, Default)]
+struct Seen {
+    map: std::collections::HashMap<u64, u64, crate::hash::FastState>,
+    order: std::collections::VecDeque<u64>,
+}
+
+impl Seen {
+    const CAP: usize = 65_536;
+
+    /// True when this line was already read from another input.
+    fn repeat(&mut self, r: &Record<'_>, file: &str) -> bool {
+        use std::hash::BuildHasher;
+        let hasher = crate::hash::FastState::default();
+        let key = hasher.hash_one((r.time.map(|t| t.as_nanosecond()), r.pid, r.message));
+        let input = hasher.hash_one(file);
+        match self.map.get(&key) {
+            Some(&from) => from != input,
+            None => {
+                self.map.insert(key, input);
+                self.order.push_back(key);
+                if self.order.len() > Self::CAP
+                    && let Some(old) = self.order.pop_front()
+                {
+                    self.map.remove(&old);
+                }
+                false
+            }
+        }
+    }
 }
 
 impl ServerParser for Exim {
@@ -27,6 +65,18 @@ impl ServerParser for Exim {
     }
 
     fn parse(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
+        let before = out.len();
+        let outcome = self.parse_line(r, ctx, out);
+        if out.len() > before && self.seen.repeat(r, &ctx.file) {
+            out.truncate(before);
+            return Outcome::Uninteresting;
+        }
+        outcome
+    }
+}
+
+impl Exim {
+    fn parse_line(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
         let m = r.message;
         let b = EventBuilder::new(ctx, r, Server::Exim).service_only(self.names.get(b"smtp"));
         let (source, port) = addresses(m);

@@ -56,7 +56,6 @@ pub struct Parsers {
     opensmtpd: opensmtpd::OpenSmtpd,
 }
 
-
 impl std::fmt::Debug for Parsers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Parsers")
