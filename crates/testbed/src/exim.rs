@@ -41,7 +41,8 @@ pub const EXIM_ENV: &str = "MAILWARDEN_EXIM";
 pub const EXIM_USER: &str = "Debian-exim";
 
 /// The GnuTLS priority string of `exim-weak`: GnuTLS's defaults plus TLS 1.0
-/// and 1.1 (already in `NORMAL` on Debian 12), 3DES and RC4.
+/// and 1.1 (already in `NORMAL` on Debian 12), 3DES and RC4. Keep the
+/// description of `exim-weak` in step.
 pub const WEAK_PRIORITY: &str = "NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+3DES-CBC:+ARCFOUR-128:%COMPAT";
 
 /// `smtp_accept_max` of `exim-limited` (Exim's default, kept elsewhere, is 20).
@@ -87,7 +88,7 @@ const INSTANCES: [InstanceSpec; 3] = [
     },
     InstanceSpec {
         name: "exim-weak",
-        description: "Exim SMTP: STARTTLS also accepting TLS 1.0/1.1, 3DES and RC4 suites (GnuTLS priority string)",
+        description: "Exim SMTP: like exim-mx plus 3DES and RC4 suites in TLS 1.0 to 1.2 (GnuTLS priority NORMAL:+VERS-TLS1.0:+VERS-TLS1.1:+3DES-CBC:+ARCFOUR-128:%COMPAT)",
         priority: Some(WEAK_PRIORITY),
         accept_max: None,
         auth: false,
@@ -436,4 +437,79 @@ pub(crate) fn check_installed() -> anyhow::Result<PathBuf> {
         format!("Debian's Exim refuses to start without the {EXIM_USER} account: {hint}")
     })?;
     Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(stem: &str) -> CertFiles {
+        let now = std::time::SystemTime::now();
+        CertFiles {
+            chain_pem: PathBuf::from(format!("/tb/tls/{stem}.chain.pem")),
+            key_pem: PathBuf::from(format!("/tb/tls/{stem}.key")),
+            cert_pem: PathBuf::from(format!("/tb/tls/{stem}.pem")),
+            not_before: now,
+            not_after: now,
+        }
+    }
+
+    fn rendered(name: &str) -> String {
+        let spec = INSTANCES.iter().find(|s| s.name == name).unwrap();
+        let tls = TlsFiles {
+            ecdsa: files("ecdsa"),
+            rsa: files("rsa"),
+        };
+        let auth = ("alice@mail.test", "s3cret");
+        render(
+            spec,
+            2525,
+            Path::new("/tb/spool"),
+            Path::new("/tb/log"),
+            &tls,
+            auth,
+        )
+    }
+
+    #[test]
+    fn only_exim_weak_sets_a_priority_string_and_only_exim_limited_a_limit() {
+        let mx = rendered("exim-mx");
+        assert!(!mx.contains("tls_require_ciphers"), "{mx}");
+        assert!(!mx.contains("smtp_accept_max ="), "{mx}");
+        let weak = rendered("exim-weak");
+        assert!(
+            weak.contains(&format!("\ntls_require_ciphers = {WEAK_PRIORITY}\n")),
+            "{weak}"
+        );
+        let limited = rendered("exim-limited");
+        assert!(limited.contains("\nsmtp_accept_max = 5\n"), "{limited}");
+        for text in [&mx, &weak, &limited] {
+            assert!(text.contains("\nqueue_only\n"), "{text}");
+            assert!(text.contains("\ndaemon_smtp_ports = 2525\n"), "{text}");
+            assert!(
+                text.contains("tls_certificate = /tb/tls/ecdsa.chain.pem : /tb/tls/rsa.chain.pem"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn auth_is_offered_by_exim_mx_only_and_only_over_tls() {
+        let mx = rendered("exim-mx");
+        assert!(
+            mx.contains(
+                "server_condition = ${if and{{eq{$auth2}{alice@mail.test}}{eq{$auth3}{s3cret}}}}"
+            ),
+            "{mx}"
+        );
+        assert_eq!(
+            mx.matches("server_advertise_condition = ${if def:tls_in_cipher}")
+                .count(),
+            2
+        );
+        // Main options must come before the first `begin`, or Exim rejects them.
+        let main = mx.split("\nbegin ").next().unwrap();
+        assert!(main.contains("acl_smtp_rcpt = acl_check_rcpt"), "{main}");
+        assert!(!rendered("exim-weak").contains("begin authenticators"));
+    }
 }
