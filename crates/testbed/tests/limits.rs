@@ -128,12 +128,19 @@ fn exim_limited_refuses_connections_past_smtp_accept_max() {
 #[test]
 fn exim_limited_drops_a_client_after_too_many_syntax_errors() {
     let _turn = EXIM_LIMITED.lock().unwrap_or_else(|e| e.into_inner());
+    // The previous test may have just filled every slot: they free up as
+    // Exim reaps its children.
+    let deadline = Instant::now() + Duration::from_secs(20);
     let mut d = loop {
-        // The previous test may have just filled every slot.
         let mut d = Dialog::connect(tb().endpoint("exim-limited"));
-        if d.smtp_reply()[0].starts_with("220 ") {
+        let greeting = d.smtp_reply().remove(0);
+        if greeting.starts_with("220 ") {
             break d;
         }
+        assert!(
+            Instant::now() < deadline,
+            "exim-limited stays full: {greeting}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     d.smtp("EHLO client.test");
