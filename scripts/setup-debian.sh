@@ -19,6 +19,8 @@ apt-get install -y -q --no-install-recommends \
   openssl socat swaks gnutls-bin python3 \
   postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd \
   libidn12
+# Headless Chromium renders the HTML report in tests (tests/report_html_chromium.rs).
+apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
 # The packages' own daemons are not needed (and no systemd runs here to start them).
 
 # Exim next to Postfix. Debian's exim4-daemon-light and postfix cannot both be

@@ -67,15 +67,22 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         suppressed,
     } = mailwarden_rules::judge(&report.endpoints, &report.targets, &ctx);
     report.assessment = assessment;
-    let mut text = scan::render(&args.report, &report);
+    let code = scan::exit_code(args.report.fail_on, &report.assessment.findings);
+    let policy_path = args.policy.display().to_string();
+    let stored = crate::history_cmd::record(
+        &args.report.store,
+        mailwarden_store::RunKind::Audit,
+        &report,
+        Some(&policy_path),
+        code,
+    );
+    let mut text = scan::render_run(&args.report, &report, true);
     if args.report.format == Format::Text {
         text = format!("{}{text}", header(&args, &policy, &suppressed));
     }
     scan::emit(&args.report, &text)?;
-    Ok(scan::exit_code(
-        args.report.fail_on,
-        &report.assessment.findings,
-    ))
+    stored?;
+    Ok(code)
 }
 
 /// Reads and validates the policy; prints its warnings on standard error.
@@ -106,7 +113,7 @@ fn stored(path: &std::path::Path) -> anyhow::Result<ScanReport> {
     Ok(report)
 }
 
-fn scan_declared(args: &AuditArgs, policy: &Policy) -> anyhow::Result<ScanReport> {
+pub(crate) fn scan_declared(args: &AuditArgs, policy: &Policy) -> anyhow::Result<ScanReport> {
     if args.sweep_concurrency == 0 {
         bail!("--sweep-concurrency must be at least 1");
     }

@@ -29,6 +29,15 @@ pub enum Command {
     Audit(crate::audit_cmd::AuditArgs),
     /// Check a policy file, or write a starting one from a scan.
     Policy(crate::policy_cmd::PolicyArgs),
+    /// List the stored runs (every scan and audit is recorded), or print one
+    /// run's report again in any format.
+    History(crate::history_cmd::HistoryArgs),
+    /// Show what changed between two runs: ports opened and closed, postures,
+    /// TLS, certificates renewed or replaced, findings new and fixed.
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Audit a policy on a schedule, store each run, print the changes as JSON
+    /// lines, POST them to a webhook, and serve Prometheus metrics.
+    Watch(crate::watch_cmd::WatchArgs),
 }
 
 /// Output format of reports.
@@ -38,6 +47,16 @@ pub enum Format {
     Text,
     /// The documented JSON schema (`docs/scan-json.md`).
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// JUnit XML for CI: one test case per rule and endpoint; findings at or
+    /// above `--fail-on` (default: low) fail.
+    Junit,
+    /// Markdown for a ticket: posture tables, findings with evidence.
+    Markdown,
+    /// One self-contained HTML page: posture matrix, findings, certificate
+    /// expiry timeline.
+    Html,
 }
 
 /// How much TLS enumeration `scan` does.
@@ -101,7 +120,7 @@ pub struct ScanArgs {
 }
 
 /// Network options shared by `scan`, `audit` and `policy init`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
     /// Extra trust anchors (PEM), added to the Mozilla roots.
     #[arg(long, value_name = "FILE")]
@@ -152,6 +171,23 @@ pub struct ReportArgs {
     /// No progress indicator on standard error.
     #[arg(long)]
     pub quiet: bool,
+
+    /// Where the run is recorded.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// The history store, shared by `scan`, `audit`, `history`, `diff` and `watch`.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// The history database. Default: `$XDG_DATA_HOME/mailwarden/history.sqlite`,
+    /// else `~/.local/share/mailwarden/history.sqlite`.
+    #[arg(long, value_name = "PATH", env = "MAILWARDEN_STORE")]
+    pub store: Option<PathBuf>,
+
+    /// Do not record this run in the history.
+    #[arg(long, conflicts_with = "store")]
+    pub no_store: bool,
 }
 
 /// `mailwarden rules`.

@@ -72,8 +72,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut report = runtime.block_on(probe(&probing, plan, args.name.clone(), args.report.quiet));
     let ctx = mailwarden_rules::AssessContext::new(report.started_at);
     report.assessment = mailwarden_rules::assess(&report.endpoints, &report.targets, &ctx);
+    let code = exit_code(args.report.fail_on, &report.assessment.findings);
+    let stored = crate::history_cmd::record(&args.report.store, mailwarden_store::RunKind::Scan, &report, None, code);
     emit(&args.report, &render(&args.report, &report))?;
-    Ok(exit_code(args.report.fail_on, &report.assessment.findings))
+    stored?;
+    Ok(code)
 }
 
 /// The probe's configuration and trust anchors, from the shared options.
@@ -221,8 +224,23 @@ fn use_color(args: &ReportArgs) -> bool {
 
 /// The report in the chosen format.
 pub fn render(args: &ReportArgs, report: &ScanReport) -> String {
+    render_run(args, report, false)
+}
+
+/// The report in the chosen format; `audit` adds the DRIFT rules to JUnit's test cases.
+pub fn render_run(args: &ReportArgs, report: &ScanReport, audit: bool) -> String {
     match args.format {
         Format::Json => mailwarden_report::render_json(report),
+        Format::Sarif => mailwarden_report::render_sarif(report),
+        Format::Markdown => mailwarden_report::render_markdown(report),
+        Format::Html => mailwarden_report::render_html(report),
+        Format::Junit => mailwarden_report::render_junit(
+            report,
+            &mailwarden_report::JunitOptions {
+                threshold: args.fail_on.unwrap_or(mailwarden_model::Severity::Low),
+                audit,
+            },
+        ),
         Format::Text => mailwarden_report::render_text(
             report,
             &mailwarden_report::TextOptions { color: use_color(args), width: None },
