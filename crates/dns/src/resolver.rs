@@ -89,6 +89,7 @@ pub struct Resolver {
     info: ResolverInfo,
     timeout: Duration,
     cache: Mutex<HashMap<(String, RecordType), Answer>>,
+    zones: Mutex<HashMap<String, DnssecStatus>>,
 }
 
 const ATTEMPTS: usize = 2;
@@ -154,6 +155,7 @@ impl Resolver {
             },
             timeout: settings.timeout,
             cache: Mutex::new(HashMap::new()),
+            zones: Mutex::new(HashMap::new()),
         })
     }
 
@@ -197,33 +199,119 @@ impl Resolver {
             .cloned()
     }
 
-    async fn ask(&self, display: &str, qname: Name, rtype: RecordType) -> Answer {
-        let query = Query::query(qname.clone(), rtype);
+    fn options() -> DnsRequestOptions {
         let mut options = DnsRequestOptions::default();
         options.use_edns = true;
         options.edns_set_dnssec_ok = true;
         options.recursion_desired = true;
+        options
+    }
+
+    async fn ask(&self, display: &str, qname: Name, rtype: RecordType) -> Answer {
+        let query = Query::query(qname.clone(), rtype);
         // Retries inside the pool are bounded by the per-try timeout; this is the backstop.
         let deadline = self.timeout * (ATTEMPTS as u32 + 1) + Duration::from_millis(200);
-        let result = match &self.validator {
-            Some(v) => {
-                tokio::time::timeout(deadline, v.lookup(query, options).first_answer()).await
-            }
-            None => {
-                tokio::time::timeout(deadline, self.pool.lookup(query, options).first_answer())
-                    .await
-            }
-        };
-        let result = result.unwrap_or(Err(NetError::Timeout));
-        let validating = self.validator.is_some();
-        let mut answer = classify(display, rtype, result, validating);
-        if answer.lookup.outcome == DnsOutcome::Servfail
-            || answer.lookup.dnssec == DnssecStatus::Bogus
-        {
+        let raw = tokio::time::timeout(
+            deadline,
+            self.pool
+                .lookup(query.clone(), Self::options())
+                .first_answer(),
+        )
+        .await
+        .unwrap_or(Err(NetError::Timeout));
+        // What the upstream says (its AD bit decides in upstream mode).
+        let mut answer = classify(display, rtype, raw, false);
+        if answer.lookup.outcome == DnsOutcome::Servfail {
             self.probe_checking_disabled(qname, rtype, &mut answer)
                 .await;
+            return answer;
         }
-        answer
+        let Some(validator) = &self.validator else {
+            return answer;
+        };
+        if answer.lookup.outcome.is_failure() {
+            answer.lookup.dnssec = DnssecStatus::Indeterminate;
+            return answer;
+        }
+        let validated = tokio::time::timeout(
+            self.timeout * 2,
+            validator.lookup(query, Self::options()).first_answer(),
+        )
+        .await;
+        let checked = validated.map(|result| classify(display, rtype, result, true));
+        match checked {
+            Ok(c) if c.lookup.dnssec != DnssecStatus::Bogus && !c.lookup.outcome.is_failure() => c,
+            other => {
+                // hickory 0.26 calls some answers of unsigned zones bogus, or
+                // never finishes validating them: the zone's own SOA settles it.
+                let zone = self.zone_status(&qname).await;
+                match (zone, other) {
+                    (Some((apex, DnssecStatus::Insecure)), _) => {
+                        answer.lookup.dnssec = DnssecStatus::Insecure;
+                        answer.lookup.detail =
+                            Some(format!("the zone {apex} is provably unsigned"));
+                        answer
+                    }
+                    (_, Ok(bogus)) if bogus.lookup.dnssec == DnssecStatus::Bogus => bogus,
+                    _ => {
+                        answer.lookup.dnssec = DnssecStatus::Indeterminate;
+                        answer.lookup.detail =
+                            Some("DNSSEC validation did not complete".to_owned());
+                        answer
+                    }
+                }
+            }
+        }
+    }
+
+    /// The apex of the zone holding `qname` and that zone's validated status
+    /// (its SOA through the validator), cached per apex.
+    async fn zone_status(&self, qname: &Name) -> Option<(String, DnssecStatus)> {
+        let validator = self.validator.as_ref()?;
+        let soa = Query::query(qname.clone(), RecordType::SOA);
+        let raw = tokio::time::timeout(
+            self.timeout * 3,
+            self.pool.lookup(soa, Self::options()).first_answer(),
+        )
+        .await
+        .ok()?;
+        let apex = match raw {
+            Ok(r) => r
+                .answers
+                .iter()
+                .chain(&r.authorities)
+                .find(|r| r.record_type() == RecordType::SOA)
+                .map(|r| r.name.clone())?,
+            Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => nr.soa.map(|s| s.name.clone())?,
+            Err(_) => return None,
+        };
+        let key = apex.to_ascii().to_ascii_lowercase();
+        if let Some(status) = self
+            .zones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Some((key.trim_end_matches('.').to_owned(), *status));
+        }
+        let check = Query::query(apex, RecordType::SOA);
+        let status = match tokio::time::timeout(
+            self.timeout * 2,
+            validator.lookup(check, Self::options()).first_answer(),
+        )
+        .await
+        {
+            Ok(Ok(r)) => {
+                let records: Vec<&Record> = typed(&r.answers, RecordType::SOA).collect();
+                weakest(&records)
+            }
+            _ => DnssecStatus::Indeterminate,
+        };
+        self.zones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), status);
+        Some((key.trim_end_matches('.').to_owned(), status))
     }
 
     /// Asks again with CD set: data that comes back now was refused by the
