@@ -185,8 +185,9 @@ pub struct StoreArgs {
     #[arg(long, value_name = "PATH", env = "MAILWARDEN_STORE")]
     pub store: Option<PathBuf>,
 
-    /// Do not record this run in the history.
-    #[arg(long, conflicts_with = "store")]
+    /// Do not record this run in the history (wins over --store and
+    /// MAILWARDEN_STORE).
+    #[arg(long)]
     pub no_store: bool,
 }
 

@@ -126,9 +126,11 @@ pub struct ValueChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CertificateChangeKind {
-    /// A new certificate for the same subject and names (a renewal).
+    /// A new certificate for the same subject, issuer and names, valid
+    /// longer than the old one (a renewal).
     Renewed,
-    /// A different certificate: other subject, names or issuer.
+    /// A different certificate: other subject, names or issuer, or one
+    /// that expires no later than the old one.
     Replaced,
     /// A certificate where there was none.
     Added,
@@ -355,9 +357,13 @@ fn certificate(
         (Some(a), Some(b)) if a.sha256 == b.sha256 => return None,
         (Some(a), Some(b)) => {
             let same_names: BTreeSet<&String> = a.dns_names.iter().collect();
+            // A renewal keeps subject, issuer and names and lasts longer;
+            // anything else (another CA, other names, an earlier expiry) is
+            // a replacement.
             let renewed = a.subject == b.subject
                 && a.issuer == b.issuer
-                && same_names == b.dns_names.iter().collect();
+                && same_names == b.dns_names.iter().collect()
+                && matches!((a.not_after, b.not_after), (Some(x), Some(y)) if y > x);
             if renewed {
                 CertificateChangeKind::Renewed
             } else {
