@@ -94,6 +94,11 @@ impl Probing {
         if args.concurrency == 0 || args.per_host == 0 {
             bail!("--concurrency and --per-host must be at least 1");
         }
+        if !(args.rate >= 0.0 && args.rate <= 1e6) {
+            bail!("--rate must be between 0 (no limit) and 1000000 connections per second");
+        }
+        let per_host_interval =
+            if args.rate == 0.0 { Duration::ZERO } else { Duration::from_secs_f64(1.0 / args.rate) };
         let timeout = Duration::from_secs_f64(args.timeout);
         let mut anchors = mailwarden_cert::TrustAnchors::mozilla();
         if let Some(path) = &args.ca_file {
@@ -105,6 +110,7 @@ impl Probing {
             connect: ConnectPolicy {
                 concurrency: args.concurrency,
                 per_host_concurrency: args.per_host,
+                per_host_interval,
                 connect_timeout: timeout,
                 ..ConnectPolicy::default()
             },

@@ -2,6 +2,16 @@
 //! concurrency cap and a per-host pacing interval. Mail servers limit
 //! connections per client (Postfix anvil, Exim `smtp_accept_max`, Dovecot login
 //! limits); exceeding those turns into 421s and false negatives.
+//!
+//! The per-host cap counts what the *server* sees, not only what we hold
+//! open: a server known to keep a session busy after the client left
+//! ([`Connector::hold_after_close`]: Exim sleeps 500 ms after every failed
+//! TLS handshake before its child exits, and counts that child against
+//! `smtp_accept_max` until then) keeps the slot for that long after the
+//! close. And the cap adapts: a server that refused service for load
+//! ([`Connector::throttled`]: a 421 greeting) gets half as many
+//! connections at once, and a wider interval between new ones, for the
+//! rest of the run.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -23,7 +33,8 @@ use crate::conn::{human, io_failure};
 pub struct ConnectPolicy {
     /// Connections open at once, all hosts together.
     pub concurrency: usize,
-    /// Connections open at once to one host.
+    /// Connections open at once to one host (including those the host is
+    /// known to keep busy after we closed them).
     pub per_host_concurrency: usize,
     /// Minimum interval between two new connections to one host.
     pub per_host_interval: Duration,
@@ -32,26 +43,78 @@ pub struct ConnectPolicy {
 }
 
 impl Default for ConnectPolicy {
+    /// 8 connections at once per host, at most 200 new ones per second
+    /// (5 ms apart): see the README's "Politeness" for why.
     fn default() -> Self {
         ConnectPolicy {
             concurrency: 64,
-            per_host_concurrency: 4,
-            per_host_interval: Duration::from_millis(20),
+            per_host_concurrency: 8,
+            per_host_interval: Duration::from_millis(5),
             connect_timeout: Duration::from_secs(5),
         }
     }
 }
 
+/// The interval after a throttling refusal is at least this.
+const THROTTLED_INTERVAL: Duration = Duration::from_millis(50);
+/// ... and at most this.
+const MAX_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One host's slots and pacing.
 struct HostGate {
     permits: Arc<Semaphore>,
+    state: Mutex<GateState>,
+}
+
+struct GateState {
     next_slot: Instant,
+    interval: Duration,
+    /// How long the server keeps a session's slot after we closed it.
+    hold: Duration,
+    /// The cap in force (the policy's, lowered by throttling).
+    limit: usize,
+    /// Permits to retire instead of returning (the cap was lowered).
+    retire: usize,
+}
+
+impl HostGate {
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Gives a slot back once the server's hold time is over.
+    fn release(self: Arc<Self>, permit: OwnedSemaphorePermit) {
+        let hold = self.state().hold;
+        if hold.is_zero() {
+            self.give_back(permit);
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(hold).await;
+                    self.give_back(permit);
+                });
+            }
+            Err(_) => self.give_back(permit),
+        }
+    }
+
+    /// Returns a slot, or retires it when the cap was lowered.
+    fn give_back(&self, permit: OwnedSemaphorePermit) {
+        let mut st = self.state();
+        if st.retire > 0 {
+            st.retire -= 1;
+            permit.forget();
+        }
+    }
 }
 
 /// Opens connections under a [`ConnectPolicy`].
 pub struct Connector {
     policy: ConnectPolicy,
     global: Arc<Semaphore>,
-    hosts: Mutex<HashMap<IpAddr, HostGate>>,
+    hosts: Mutex<HashMap<IpAddr, Arc<HostGate>>>,
 }
 
 impl Connector {
@@ -70,20 +133,33 @@ impl Connector {
     }
 
     /// Waits for a slot, then connects. The returned [`Link`] holds the slots
-    /// until it is dropped.
+    /// until it is dropped (the host's slot longer when the host holds
+    /// sessions after the close).
     pub async fn connect(&self, addr: SocketAddr) -> Result<Link, Failure> {
-        let host_permits = self.host_permits(addr.ip());
-        let host = host_permits
+        let gate = self.gate(addr.ip());
+        let host = gate
+            .permits
+            .clone()
             .acquire_owned()
             .await
             .map_err(|_| Failure::new(FailureKind::Io, "connector closed"))?;
+        let host = HostPermit {
+            gate: gate.clone(),
+            permit: Some(host),
+        };
         let global = self
             .global
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| Failure::new(FailureKind::Io, "connector closed"))?;
-        let slot = self.reserve_slot(addr.ip());
+        let slot = {
+            let mut st = gate.state();
+            let now = Instant::now();
+            let slot = st.next_slot.max(now);
+            st.next_slot = slot + st.interval;
+            slot
+        };
         tokio::time::sleep_until(slot).await;
         let timeout = self.policy.connect_timeout;
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
@@ -102,40 +178,81 @@ impl Connector {
         let _ = stream.set_nodelay(true);
         Ok(Link {
             stream,
-            _permits: [host, global],
+            _host: host,
+            _global: global,
         })
     }
 
-    fn host_permits(&self, ip: IpAddr) -> Arc<Semaphore> {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let per_host = self.policy.per_host_concurrency.max(1);
-        hosts
-            .entry(ip)
-            .or_insert_with(|| HostGate {
-                permits: Arc::new(Semaphore::new(per_host)),
-                next_slot: Instant::now(),
-            })
-            .permits
-            .clone()
+    /// Declares that `ip` keeps each session busy for `hold` after we
+    /// close it (never shortened by a later call): the host's slot is given
+    /// back only then, so that the server's own count stays within the cap.
+    pub fn hold_after_close(&self, ip: IpAddr, hold: Duration) {
+        let gate = self.gate(ip);
+        let mut st = gate.state();
+        st.hold = st.hold.max(hold);
     }
 
-    /// Takes the next start time for a connection to `ip`, spacing them out.
-    fn reserve_slot(&self, ip: IpAddr) -> Instant {
+    /// `ip` refused service for load (a 421 greeting): from now on, half
+    /// as many connections at once (at least one) and new ones at least
+    /// [`THROTTLED_INTERVAL`] apart, doubling at each refusal up to 1 s.
+    pub fn throttled(&self, ip: IpAddr) {
+        let gate = self.gate(ip);
+        let mut st = gate.state();
+        let lower = (st.limit / 2).max(1);
+        // Free slots go at once; slots in use are retired when given back.
+        let excess = st.limit - lower;
+        st.retire += excess - gate.permits.forget_permits(excess);
+        st.limit = lower;
+        st.interval = (st.interval * 2).clamp(THROTTLED_INTERVAL, MAX_INTERVAL);
+    }
+
+    /// Connections to `ip` allowed at once now (the policy's cap, lowered
+    /// by throttling).
+    pub fn host_limit(&self, ip: IpAddr) -> usize {
+        self.gate(ip).state().limit
+    }
+
+    fn gate(&self, ip: IpAddr) -> Arc<HostGate> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let Some(gate) = hosts.get_mut(&ip) else {
-            return now;
-        };
-        let slot = gate.next_slot.max(now);
-        gate.next_slot = slot + self.policy.per_host_interval;
-        slot
+        let per_host = self.policy.per_host_concurrency.max(1);
+        let interval = self.policy.per_host_interval;
+        hosts
+            .entry(ip)
+            .or_insert_with(|| {
+                Arc::new(HostGate {
+                    permits: Arc::new(Semaphore::new(per_host)),
+                    state: Mutex::new(GateState {
+                        next_slot: Instant::now(),
+                        interval,
+                        hold: Duration::ZERO,
+                        limit: per_host,
+                        retire: 0,
+                    }),
+                })
+            })
+            .clone()
+    }
+}
+
+/// A host slot, given back through its gate.
+struct HostPermit {
+    gate: Arc<HostGate>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for HostPermit {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.gate.clone().release(permit);
+        }
     }
 }
 
 /// A TCP connection holding its concurrency slots.
 pub struct Link {
     stream: TcpStream,
-    _permits: [OwnedSemaphorePermit; 2],
+    _host: HostPermit,
+    _global: OwnedSemaphorePermit,
 }
 
 impl Link {
@@ -207,6 +324,77 @@ mod tests {
             .unwrap()
             .unwrap()
             .unwrap();
+    }
+
+    async fn listener() -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                held.push(s);
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_host_that_holds_sessions_keeps_the_slot_after_the_close() {
+        let addr = listener().await;
+        let connector = Connector::new(ConnectPolicy {
+            per_host_concurrency: 1,
+            per_host_interval: Duration::ZERO,
+            ..ConnectPolicy::default()
+        });
+        connector.hold_after_close(addr.ip(), Duration::from_millis(300));
+        connector.hold_after_close(addr.ip(), Duration::from_millis(10));
+        drop(connector.connect(addr).await.unwrap());
+        let started = std::time::Instant::now();
+        drop(connector.connect(addr).await.unwrap());
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(250),
+            "{waited:?}: never shortened"
+        );
+        assert!(waited < Duration::from_secs(2), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn throttling_halves_the_cap_and_widens_the_interval() {
+        let addr = listener().await;
+        let connector = Arc::new(Connector::new(ConnectPolicy {
+            per_host_concurrency: 4,
+            per_host_interval: Duration::ZERO,
+            ..ConnectPolicy::default()
+        }));
+        let a = connector.connect(addr).await.unwrap();
+        let b = connector.connect(addr).await.unwrap();
+        let c = connector.connect(addr).await.unwrap();
+        connector.throttled(addr.ip());
+        assert_eq!(connector.host_limit(addr.ip()), 2);
+        // Three are open with a cap of two: a fourth waits until two have closed.
+        let c2 = connector.clone();
+        let fourth = tokio::spawn(async move { c2.connect(addr).await.map(|_| ()) });
+        drop(a);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            !fourth.is_finished(),
+            "one slot was retired, not given back"
+        );
+        drop(b);
+        let started = std::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(2), fourth)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        drop(c);
+        // New connections are now paced at least 50 ms apart.
+        let _d = connector.connect(addr).await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(40));
+        connector.throttled(addr.ip());
+        connector.throttled(addr.ip());
+        assert_eq!(connector.host_limit(addr.ip()), 1, "never below one");
     }
 
     #[tokio::test]

@@ -50,6 +50,8 @@ pub(crate) async fn exchange(
         let link = match ready(prober, address, path).await {
             Ok(link) => link,
             Err(f) if throttle_like(&f) => {
+                // Fewer connections at once, further apart, for the rest of the run.
+                prober.connector.throttled(address.ip());
                 last = Failure::new(FailureKind::Throttled, f.detail.clone());
                 let wait = backoff(prober, attempt, retries);
                 cost.throttling.push(ThrottleEvent {

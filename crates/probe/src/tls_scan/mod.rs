@@ -44,6 +44,9 @@ pub(crate) async fn attach(prober: &Prober, spec: &EndpointSpec, obs: &mut Endpo
         ));
         return;
     };
+    if let Some(hold) = hold_after_failed_handshake(obs) {
+        prober.connector.hold_after_close(spec.address.ip(), hold);
+    }
     let (mut scan, throttling) = run(prober, spec, path, mode).await;
     if let Some((version, suite)) = completed_handshake(obs) {
         scan.mark_completed_handshake(version, suite);
@@ -73,6 +76,28 @@ pub(crate) async fn attach(prober: &Prober, spec: &EndpointSpec, obs: &mut Endpo
         };
         Attempt::failed(kind, format!("no probe was answered: {detail}"))
     });
+}
+
+/// How long Exim keeps a session after a failed TLS handshake: its GnuTLS
+/// code sleeps 500 ms (`millisleep(500)` in `tls-gnu.c`) before the child
+/// exits, and the daemon counts the child against `smtp_accept_max`
+/// (default 20) until it has reaped it. Every probe is a failed handshake
+/// for the server, so without this 50 probes a second fill Exim's slots
+/// and the rest get `421 Too many concurrent SMTP connections`. The margin
+/// covers the child's logging, exit and reaping on a busy machine.
+pub(crate) const EXIM_HOLD: std::time::Duration = std::time::Duration::from_millis(650);
+
+/// How long the server is known to keep a session busy after a failed
+/// handshake, from the software its greeting names (only Exim, so far).
+fn hold_after_failed_handshake(obs: &EndpointObservation) -> Option<std::time::Duration> {
+    let pt = obs.plaintext.as_ref()?;
+    let greeting = pt.greeting.value()?;
+    let exim = greeting.iter().any(|l| {
+        l.text()
+            .split_whitespace()
+            .any(|w| w.eq_ignore_ascii_case("exim"))
+    });
+    exim.then_some(EXIM_HOLD)
 }
 
 /// How TLS starts, if the dialog got there: STARTTLS accepted (whatever
