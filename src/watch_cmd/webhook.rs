@@ -150,4 +150,50 @@ mod tests {
         assert!(Webhook::parse("http://host:99999/", T).is_err());
         assert!(Webhook::parse("http:///x", T).is_err());
     }
+
+    /// A receiver on loopback that answers every request with `reply` (or
+    /// nothing at all when it is empty).
+    fn receiver(reply: &'static str) -> std::net::SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                if reply.is_empty() {
+                    std::thread::sleep(Duration::from_secs(3));
+                } else {
+                    let _ = conn.write_all(reply.as_bytes());
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn replies_decide_the_outcome() {
+        let ok = receiver("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        let hook = Webhook::parse(&format!("http://{ok}/x"), T).unwrap();
+        assert_eq!(hook.post("{}").unwrap(), 200);
+        let moved = receiver("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\n\r\n");
+        let hook = Webhook::parse(&format!("http://{moved}/x"), T).unwrap();
+        assert!(
+            hook.post("{}")
+                .unwrap_err()
+                .to_string()
+                .contains("redirects are not followed")
+        );
+        let failing = receiver("HTTP/1.1 500 Internal Server Error\r\n\r\n");
+        let hook = Webhook::parse(&format!("http://{failing}/x"), T).unwrap();
+        assert!(hook.post("{}").unwrap_err().to_string().contains("500"));
+        let silent = receiver("");
+        let hook =
+            Webhook::parse(&format!("http://{silent}/x"), Duration::from_millis(300)).unwrap();
+        let start = std::time::Instant::now();
+        assert!(hook.post("{}").is_err());
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "the timeout bounds a silent receiver"
+        );
+    }
 }

@@ -93,7 +93,7 @@ pub(crate) fn build(report: &ScanReport) -> Option<Timeline> {
         + 10;
     let span = (max_day - min_day).max(1) as f64;
     let x = |day: i64| {
-        LABEL + (day.clamp(min_day, max_day) - min_day) as f64 / span * (WIDTH - LABEL - 10.0)
+        LABEL + (day.clamp(min_day, max_day) - min_day) as f64 / span * (WIDTH - LABEL - 50.0)
     };
     let mut ticks = Vec::new();
     let mut day = min_day - min_day.rem_euclid(30) + 30;
