@@ -18,7 +18,8 @@ apt-get install -y -q --no-install-recommends \
   build-essential pkg-config ca-certificates curl git \
   openssl socat swaks gnutls-bin python3 \
   postfix dovecot-imapd dovecot-pop3d dovecot-managesieved dovecot-lmtpd \
-  libidn12
+  libidn12 \
+  knot unbound ldnsutils
 # Headless Chromium renders the HTML report in tests (tests/report_html_chromium.rs).
 apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
 # The packages' own daemons are not needed (and no systemd runs here to start them).

@@ -13,6 +13,7 @@ use crate::drift::baseline as drift_baseline;
 use crate::drift::{Audit, AuditHit, certs, declared, mode};
 use crate::facts::{Endpoint, Hit, Software};
 use crate::tls_scan::{features, suites};
+use crate::dns::{dane, dkim, dmarc, mtasts, records, spf};
 use crate::{Context, auth, cert, info, tls, tls_scan, transport};
 
 /// A rule: one bad thing, how bad it is where, and how to fix it.
@@ -48,6 +49,8 @@ pub(crate) enum Check {
     /// Runs once on the whole scan against the policy (DRIFT rules); only
     /// when a policy is given.
     Audit(fn(&Audit<'_>) -> Vec<AuditHit>),
+    /// Runs once per domain of `AssessContext::domains` (domain rules).
+    Domain(fn(&crate::dns::DomainView<'_>) -> Vec<crate::dns::DomainHit>),
 }
 
 /// The family of a rule.
@@ -65,17 +68,38 @@ pub enum Family {
     Info,
     /// Differences from the declared architecture (policy file).
     Drift,
+    /// Domain DNS: failed lookups, DNSSEC, the MX set and its hosts.
+    Dns,
+    /// SPF records (RFC 7208).
+    Spf,
+    /// DMARC records (RFC 7489).
+    Dmarc,
+    /// DKIM keys (RFC 6376).
+    Dkim,
+    /// MTA-STS (RFC 8461).
+    MtaSts,
+    /// SMTP TLS reporting (RFC 8460).
+    TlsRpt,
+    /// DANE TLSA records (RFC 7672).
+    Dane,
 }
 
 impl Family {
     /// Every family, in catalogue order.
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 13] = [
         Family::Transport,
         Family::Auth,
         Family::Cert,
         Family::Tls,
         Family::Info,
         Family::Drift,
+        Family::Dns,
+        Family::Spf,
+        Family::Dmarc,
+        Family::Dkim,
+        Family::MtaSts,
+        Family::TlsRpt,
+        Family::Dane,
     ];
 
     /// The upper-case name used in rule ids.
@@ -87,6 +111,13 @@ impl Family {
             Family::Tls => "TLS",
             Family::Info => "INFO",
             Family::Drift => "DRIFT",
+            Family::Dns => "DNS",
+            Family::Spf => "SPF",
+            Family::Dmarc => "DMARC",
+            Family::Dkim => "DKIM",
+            Family::MtaSts => "MTASTS",
+            Family::TlsRpt => "TLSRPT",
+            Family::Dane => "DANE",
         }
     }
 }
@@ -291,7 +322,7 @@ impl std::fmt::Display for Reference {
 }
 
 /// Every rule, in id order: family by family, number by number.
-pub(crate) static CATALOGUE: [Rule; 53] = [
+pub(crate) static CATALOGUE: [Rule; 103] = [
     transport::PLAINTEXT_ONLY_CLIENT_PORT,
     transport::MX_WITHOUT_STARTTLS,
     transport::STARTTLS_OPTIONAL_CLIENT_PORT,
@@ -345,6 +376,56 @@ pub(crate) static CATALOGUE: [Rule; 53] = [
     drift_baseline::KEY_OUTSIDE_BASELINE,
     drift_baseline::FEATURE_OUTSIDE_BASELINE,
     certs::CERTIFICATES_INCONSISTENT,
+    records::LOOKUP_FAILED,
+    records::DNSSEC_BOGUS,
+    records::DOMAIN_NOT_SIGNED,
+    records::NO_MX,
+    records::MX_UNRESOLVABLE,
+    records::FCRDNS_MISSING,
+    records::MX_INCONSISTENT,
+    spf::SPF_MISSING,
+    spf::SPF_MULTIPLE,
+    spf::SPF_SYNTAX,
+    spf::SPF_TOO_MANY_LOOKUPS,
+    spf::SPF_VOID_LOOKUPS,
+    spf::SPF_LOOP,
+    spf::SPF_PTR,
+    spf::SPF_PASS_ALL,
+    spf::SPF_NEUTRAL_ALL,
+    spf::SPF_SOFTFAIL_ALL,
+    spf::SPF_MX_NOT_AUTHORIZED,
+    spf::SPF_OUTBOUND_NOT_AUTHORIZED,
+    dmarc::DMARC_MISSING,
+    dmarc::DMARC_MULTIPLE,
+    dmarc::DMARC_SYNTAX,
+    dmarc::DMARC_NONE,
+    dmarc::DMARC_SUBDOMAIN_WEAKER,
+    dmarc::DMARC_PARTIAL,
+    dmarc::DMARC_NO_RUA,
+    dmarc::DMARC_EXTERNAL_UNAUTHORIZED,
+    dkim::DKIM_KEY_TOO_WEAK,
+    dkim::DKIM_KEY_SHORT,
+    dkim::DKIM_TESTING,
+    dkim::DKIM_REVOKED,
+    dkim::DKIM_SELECTOR_NOT_FOUND,
+    dkim::DKIM_KEY_INVALID,
+    dkim::DKIM_NONE_FOUND,
+    mtasts::MTASTS_MISSING,
+    mtasts::MTASTS_RECORD_INVALID,
+    mtasts::MTASTS_POLICY_UNAVAILABLE,
+    mtasts::MTASTS_POLICY_HOST_CERT,
+    mtasts::MTASTS_POLICY_INVALID,
+    mtasts::MTASTS_NOT_ENFORCED,
+    mtasts::MTASTS_MX_NOT_COVERED,
+    mtasts::MTASTS_MX_CERT,
+    mtasts::MTASTS_MAX_AGE_SHORT,
+    mtasts::TLSRPT_MISSING,
+    mtasts::TLSRPT_INVALID,
+    dane::DANE_INSECURE,
+    dane::DANE_NO_MATCH,
+    dane::DANE_UNUSABLE,
+    dane::DANE_ROLLOVER_UNSAFE,
+    dane::DANE_NOT_DEPLOYED,
 ];
 
 /// Every rule, in id order.

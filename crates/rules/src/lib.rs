@@ -35,6 +35,7 @@ mod auth;
 mod catalogue;
 mod cert;
 mod context;
+mod dns;
 mod docs;
 mod drift;
 mod facts;
@@ -51,13 +52,14 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use mailwarden_model::{
-    Assessment, EndpointAssessment, EndpointObservation, Evidence, Finding, Line, Severity,
-    TargetResult,
+    Assessment, DomainObservation, EndpointAssessment, EndpointObservation, Evidence, Finding,
+    Line, Severity, TargetResult,
 };
 use mailwarden_policy::{KnownRules, Policy, PolicyError};
 
 pub use catalogue::{Family, Level, Reference, Remediation, Rule, Severities, catalogue, rule};
 pub use context::Context;
+pub use dns::{mx_authenticated, mx_pattern_matches};
 pub use docs::catalogue_markdown;
 pub use facts::Software;
 pub use posture::{ALL_POSTURES, describe as describe_posture, posture};
@@ -80,6 +82,12 @@ pub struct AssessContext {
     /// decide contexts, the DRIFT rules run, and its overrides apply to every
     /// finding.
     pub policy: Option<Arc<Policy>>,
+    /// The mail domains observed (`scan DOMAIN`, `dns DOMAIN`): the domain
+    /// rules (DNS, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, DANE) run on each, and
+    /// an MX host whose senders authenticate it (a usable, secure TLSA set or
+    /// an enforced MTA-STS policy covering it) gets the `mx + DANE/MTA-STS`
+    /// severities on its own endpoints.
+    pub domains: Vec<DomainObservation>,
 }
 
 impl AssessContext {
@@ -89,7 +97,20 @@ impl AssessContext {
             scan_time,
             mx_authenticated_tls: false,
             policy: None,
+            domains: Vec::new(),
         }
+    }
+
+    /// Adds the observed mail domains (see [`AssessContext::domains`]).
+    pub fn with_domains(mut self, domains: Vec<DomainObservation>) -> Self {
+        self.domains = domains;
+        self
+    }
+
+    /// True when senders authenticate the MX `host` (DANE or MTA-STS), from
+    /// the caller's knowledge or the observed domains.
+    pub fn mx_authenticated_for(&self, host: &str) -> bool {
+        self.mx_authenticated_tls || self.domains.iter().any(|d| dns::mx_authenticated(d, host))
     }
 
     /// Adds a policy; its `[dns]` facts (MTA-STS enforce, DANE) make the MX
@@ -176,6 +197,7 @@ pub fn judge(
     for target in targets {
         findings.extend(target_findings(target, ctx));
     }
+    findings.extend(dns::findings(report_endpoints, ctx));
     let mut suppressed = Vec::new();
     if let Some(policy) = policy {
         let audit = drift::Audit {
@@ -290,7 +312,7 @@ fn endpoint_findings(ep: &Endpoint<'_>, ctx: &AssessContext) -> Vec<Finding> {
         };
         let Some(severity) = rule
             .severities
-            .for_context(ep.context, ctx.mx_authenticated_tls)
+            .for_context(ep.context, ctx.mx_authenticated_for(&ep.obs.target))
         else {
             continue;
         };
