@@ -396,3 +396,74 @@ fn scan_records_runs_and_diff_compares_json_files() {
     assert_eq!(list.as_array().map(Vec::len), Some(2));
     assert_eq!(list[0]["kind"], "scan");
 }
+
+/// With the TLS enumeration on, `diff` names the versions and suites that
+/// changed: the relay leads to the MX (TLS 1.2 and 1.3), then to the
+/// listener that only speaks TLS 1.0.
+#[test]
+fn diff_reports_tls_versions_and_suites_from_the_enumeration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("h.sqlite");
+    let tb = testbed();
+    let mut relay = Relay::to(tb.endpoint("smtp-mx"));
+    let ca = tb.ca_file().display().to_string();
+    let ports = format!("{}/smtp", relay.port());
+    let scan = || {
+        let (code, _, stderr) = run(
+            &store,
+            &[
+                "scan",
+                "127.0.0.1",
+                "--ports",
+                &ports,
+                "--name",
+                "mail.test",
+                "--ca-file",
+                &ca,
+                "--tls",
+                "quick",
+                "--timeout",
+                "5",
+                "--format",
+                "json",
+            ],
+        );
+        assert!(code == 0 || code == 1, "{stderr}");
+    };
+    scan();
+    relay.forward_to(tb.endpoint("smtp-tls10"));
+    scan();
+    let (code, stdout, stderr) = run(&store, &["diff", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let diff: Value = serde_json::from_str(&stdout).expect("JSON");
+    let changes = &diff["changes"];
+    let scan_change = &changes["tls_scan"][0];
+    assert_eq!(
+        scan_change["versions_added"],
+        serde_json::json!(["TLSv1.0"]),
+        "{changes:#}"
+    );
+    assert_eq!(
+        scan_change["versions_removed"],
+        serde_json::json!(["TLSv1.2", "TLSv1.3"]),
+        "{changes:#}"
+    );
+    assert!(
+        scan_change["suites_added"].as_array().is_some_and(|s| s
+            .iter()
+            .all(|x| x.as_str().is_some_and(|x| x.starts_with("TLSv1.0 ")))),
+        "{changes:#}"
+    );
+    // The modern handshake no longer completes.
+    assert_eq!(changes["tls_changed"][0]["new"], "none");
+    assert!(
+        changes["tls_changed"][0]["old"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("TLSv1."))
+    );
+    let (_, text, _) = run(&store, &["diff"]);
+    assert!(
+        text.contains("versions + TLSv1.0; versions - TLSv1.2, TLSv1.3"),
+        "{text}"
+    );
+}

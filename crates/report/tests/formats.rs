@@ -106,9 +106,21 @@ fn schema_errors(log: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The log with the catalogue's rules reduced to one in full and a count:
+/// new rules in the catalogue do not change this snapshot (the rules are
+/// checked against the catalogue one by one below).
 #[test]
 fn sarif_snapshot() {
-    insta::assert_snapshot!(render_sarif(&fixture_report()));
+    let mut log: Value = serde_json::from_str(&render_sarif(&fixture_report())).expect("JSON");
+    let rules = &mut log["runs"][0]["tool"]["driver"]["rules"];
+    let count = rules.as_array().map_or(0, Vec::len);
+    let one = rules
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["id"] == "MW-AUTH-001"))
+        .cloned()
+        .expect("MW-AUTH-001");
+    *rules = serde_json::json!({ "(rules in the catalogue)": count == catalogue().len(), "MW-AUTH-001": one });
+    insta::assert_json_snapshot!(log);
 }
 
 #[test]
