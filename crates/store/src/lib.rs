@@ -300,6 +300,10 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // The common case needs no lock: the store is already current.
+        if self.schema_version()? == SCHEMA_VERSION {
+            return Ok(());
+        }
         loop {
             // Each step re-reads the version inside an immediate transaction:
             // two processes opening a new store at once migrate it once.
