@@ -29,6 +29,11 @@ pub enum Command {
     Audit(crate::audit_cmd::AuditArgs),
     /// Check a policy file, or write a starting one from a scan.
     Policy(crate::policy_cmd::PolicyArgs),
+    /// Report a mail domain's DNS posture: MX, SRV, SPF, DMARC, DKIM,
+    /// MTA-STS, TLS-RPT, DANE, DNSSEC and reverse DNS.
+    Dns(crate::dns_cmd::DnsArgs),
+    /// Evaluate SPF for one client address and sender (RFC 7208 check_host).
+    Spf(crate::spf_cmd::SpfArgs),
     /// List the stored runs (every scan and audit is recorded), or print one
     /// run's report again in any format.
     History(crate::history_cmd::HistoryArgs),
@@ -109,6 +114,17 @@ pub struct ScanArgs {
     /// Check certificates against this name instead of the target (e.g. when scanning an IP).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Treat every target as a mail domain: discover its MX and SRV hosts,
+    /// scan each of their addresses, and report the domain's DNS posture.
+    /// Without it, a name that does not resolve as a host but has MX
+    /// records is a mail domain; hosts and IPs are scanned as they are.
+    #[arg(long)]
+    pub domain: bool,
+
+    /// DNS options for mail domains.
+    #[command(flatten)]
+    pub dns: crate::dns_cmd::DnsOptions,
 
     /// How to probe.
     #[command(flatten)]

@@ -6,10 +6,12 @@ mod audit_cmd;
 mod cli;
 mod diff_cmd;
 mod history_cmd;
+mod dns_cmd;
 mod logs_cmd;
 mod policy_cmd;
 mod rules_cmd;
 mod scan;
+mod spf_cmd;
 mod watch_cmd;
 
 use std::process::ExitCode;
@@ -24,6 +26,8 @@ fn main() -> ExitCode {
         cli::Command::Logs(args) => logs_cmd::run(args),
         cli::Command::Audit(args) => audit_cmd::run(args),
         cli::Command::Policy(args) => policy_cmd::run(args),
+        cli::Command::Dns(args) => dns_cmd::run(args),
+        cli::Command::Spf(args) => spf_cmd::run(args),
         cli::Command::History(args) => history_cmd::run(args),
         cli::Command::Diff(args) => diff_cmd::run(args),
         cli::Command::Watch(args) => watch_cmd::run(args),

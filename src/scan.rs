@@ -59,22 +59,25 @@ pub fn parse_ports(entries: &[String]) -> anyhow::Result<Vec<PortSpec>> {
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let ports = parse_ports(&args.ports)?;
     let probing = Probing::from_args(&args.probe)?;
+    let runtime = runtime()?;
+    let dns = runtime.block_on(crate::dns_cmd::prepare(&args, &probing))?;
     let plan = args
         .targets
         .iter()
+        .filter(|t| !dns.is_domain(t))
         .map(|target| Planned {
             target: target.clone(),
             check_name: mailwarden_probe::check_name_for(target, args.name.as_deref()),
             ports: ports.iter().map(|p| (*p, None)).collect(),
         })
         .collect();
-    let runtime = runtime()?;
     let mut report = runtime.block_on(probe(&probing, plan, args.name.clone(), args.report.quiet));
-    let ctx = mailwarden_rules::AssessContext::new(report.started_at);
+    runtime.block_on(dns.scan(&probing, &mut report));
+    let ctx = mailwarden_rules::AssessContext::new(report.started_at).with_domains(report.domains.clone());
     report.assessment = mailwarden_rules::assess(&report.endpoints, &report.targets, &ctx);
     let code = exit_code(args.report.fail_on, &report.assessment.findings);
     let stored = crate::history_cmd::record(&args.report.store, mailwarden_store::RunKind::Scan, &report, None, code);
-    emit(&args.report, &render(&args.report, &report))?;
+    emit(&args.report, &crate::dns_cmd::with_dns_section(&args.report, &report, render(&args.report, &report)))?;
     stored?;
     Ok(code)
 }

@@ -26,33 +26,39 @@ pub const COMMON_SELECTORS: [&str; 8] = [
 
 /// Looks up every selector: the `given` ones, then the common ones.
 pub async fn observe(resolver: &Resolver, domain: &str, given: &[String]) -> Vec<DkimObservation> {
-    let mut out: Vec<DkimObservation> = Vec::new();
+    let mut wanted: Vec<(&str, &str)> = Vec::new();
     let given = given.iter().map(|s| (s.as_str(), "given"));
     let common = COMMON_SELECTORS.iter().map(|s| (*s, "common"));
     for (selector, source) in given.chain(common) {
-        if out
-            .iter()
-            .any(|o| o.selector.eq_ignore_ascii_case(selector))
-        {
-            continue;
+        if !wanted.iter().any(|(w, _)| w.eq_ignore_ascii_case(selector)) {
+            wanted.push((selector, source));
         }
+    }
+    // Asked together: a dead resolver costs one timeout, not one per selector.
+    let asks = wanted.iter().map(|(selector, source)| async move {
         let answer = resolver
             .lookup(&format!("{selector}._domainkey.{domain}"), RecordType::TXT)
             .await;
-        let key = answer
-            .lookup
-            .usable()
-            .iter()
-            .find(|t| is_key_record(t))
-            .map(|t| parse_key(t));
-        out.push(DkimObservation {
-            selector: selector.to_owned(),
-            source: source.to_owned(),
-            lookup: answer.lookup,
-            key,
-        });
-    }
-    out
+        (*selector, *source, answer)
+    });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .map(|(selector, source, answer)| {
+            let key = answer
+                .lookup
+                .usable()
+                .iter()
+                .find(|t| is_key_record(t))
+                .map(|t| parse_key(t));
+            DkimObservation {
+                selector: selector.to_owned(),
+                source: source.to_owned(),
+                lookup: answer.lookup,
+                key,
+            }
+        })
+        .collect()
 }
 
 /// A key record has a `p=` tag (and `v=DKIM1` first, when `v` is present).

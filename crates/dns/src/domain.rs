@@ -52,26 +52,33 @@ pub async fn observe(
     for ip in &settings.outbound {
         cases.push(("outbound", *ip, String::new()));
     }
-    let spf = spf::observe(resolver, &domain, &cases).await;
-    let dmarc = dmarc::observe(resolver, &domain).await;
-    let dkim = dkim::observe(resolver, &domain, &settings.dkim_selectors).await;
-    let mta_sts = mtasts::observe(resolver, &domain, &settings.fetch).await;
-    let tls_rpt = tlsrpt::observe(resolver, &domain).await;
-    let mut dane = Vec::new();
-    let mut fcrdns = Vec::new();
-    for h in &mx.hosts {
+    // Independent questions go out together: a slow or dead resolver costs
+    // one timeout per round, not one per record.
+    let (spf, dmarc, dkim, mta_sts, tls_rpt) = futures::join!(
+        spf::observe(resolver, &domain, &cases),
+        dmarc::observe(resolver, &domain),
+        dkim::observe(resolver, &domain, &settings.dkim_selectors),
+        mtasts::observe(resolver, &domain, &settings.fetch),
+        tlsrpt::observe(resolver, &domain),
+    );
+    let dane_asks = mx.hosts.iter().flat_map(|h| {
         let host_dnssec = host_status(&h.lookups);
-        for port in [25u16, 465, 587] {
-            let obs = dane::observe(resolver, &h.name, port, host_dnssec).await;
-            // 465 and 587 only where published.
-            if port == 25 || !obs.lookup.outcome.is_negative() {
-                dane.push(obs);
-            }
-        }
-        for ip in &h.addresses {
-            fcrdns.push(fcrdns::observe(resolver, &h.name, *ip).await);
-        }
-    }
+        [25u16, 465, 587].map(|port| dane::observe(resolver, &h.name, port, host_dnssec))
+    });
+    let fcrdns_asks = mx.hosts.iter().flat_map(|h| {
+        h.addresses
+            .iter()
+            .map(|ip| fcrdns::observe(resolver, &h.name, *ip))
+    });
+    let (dane_all, fcrdns) = futures::join!(
+        futures::future::join_all(dane_asks),
+        futures::future::join_all(fcrdns_asks)
+    );
+    // TLSA for 465 and 587 only where published.
+    let dane = dane_all
+        .into_iter()
+        .filter(|d| d.port == 25 || !d.lookup.outcome.is_negative())
+        .collect();
     DomainObservation {
         domain,
         resolver: resolver.info().clone(),
@@ -143,11 +150,17 @@ async fn discover_mx(resolver: &Resolver, domain: &str) -> MxObservation {
 }
 
 async fn discover_srv(resolver: &Resolver, domain: &str) -> Vec<SrvObservation> {
+    let asks = SRV_SERVICES.map(|(service, _)| async move {
+        (
+            service,
+            resolver
+                .lookup(&format!("{service}.{domain}"), RecordType::SRV)
+                .await,
+        )
+    });
+    let answers = futures::future::join_all(asks).await;
     let mut out = Vec::new();
-    for (service, _) in SRV_SERVICES {
-        let answer = resolver
-            .lookup(&format!("{service}.{domain}"), RecordType::SRV)
-            .await;
+    for (service, answer) in answers {
         let mut targets = Vec::new();
         for d in &answer.data {
             let RData::SRV(srv) = d else { continue };

@@ -90,6 +90,8 @@ pub struct Resolver {
     timeout: Duration,
     cache: Mutex<HashMap<(String, RecordType), Answer>>,
     zones: Mutex<HashMap<String, DnssecStatus>>,
+    /// The zones a `--trust-anchor` file anchors; `None`: the root.
+    anchor_zones: Option<Vec<Name>>,
 }
 
 const ATTEMPTS: usize = 2;
@@ -128,11 +130,16 @@ impl Resolver {
         let cx = Arc::new(PoolContext::new(options, tls));
         let pool = NameServerPool::from_config(servers, cx, TokioRuntimeProvider::default());
         let pool = RetryDnsHandle::new(pool, ATTEMPTS);
+        let mut anchor_zones = None;
         let validator = match settings.mode {
             DnssecMode::UpstreamAd => None,
             DnssecMode::Validate => {
                 let anchors = match &settings.trust_anchor {
-                    Some(path) => trust_anchors(path)?,
+                    Some(path) => {
+                        let (anchors, zones) = trust_anchors(path)?;
+                        anchor_zones = Some(zones);
+                        anchors
+                    }
                     None => TrustAnchors::default(),
                 };
                 Some(DnssecDnsHandle::with_trust_anchor(
@@ -156,6 +163,7 @@ impl Resolver {
             timeout: settings.timeout,
             cache: Mutex::new(HashMap::new()),
             zones: Mutex::new(HashMap::new()),
+            anchor_zones,
         })
     }
 
@@ -229,6 +237,14 @@ impl Resolver {
         let Some(validator) = &self.validator else {
             return answer;
         };
+        if let Some(zones) = &self.anchor_zones
+            && !zones.iter().any(|z| z.zone_of(&qname))
+        {
+            // RFC 4035 §4.3: without an anchor above it, nothing is provable.
+            answer.lookup.dnssec = DnssecStatus::Indeterminate;
+            answer.lookup.detail = Some("no trust anchor covers this name".to_owned());
+            return answer;
+        }
         if answer.lookup.outcome.is_failure() {
             answer.lookup.dnssec = DnssecStatus::Indeterminate;
             return answer;
@@ -376,7 +392,7 @@ fn server_config(addr: SocketAddr) -> NameServerConfig {
     NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
 }
 
-fn trust_anchors(path: &Path) -> Result<TrustAnchors, ResolverError> {
+fn trust_anchors(path: &Path) -> Result<(TrustAnchors, Vec<Name>), ResolverError> {
     let err = |reason: String| ResolverError::TrustAnchor {
         path: path.display().to_string(),
         reason,
@@ -394,9 +410,21 @@ fn trust_anchors(path: &Path) -> Result<TrustAnchors, ResolverError> {
     if dnskeys.is_empty() {
         return Err(err("no DNSKEY record in the file".to_owned()));
     }
-    dnskeys
+    let mut zones: Vec<Name> = Vec::new();
+    for line in dnskeys.lines() {
+        if let Some(owner) = line.split_whitespace().next()
+            && let Ok(mut name) = Name::from_ascii(owner)
+        {
+            name.set_fqdn(true);
+            if !zones.contains(&name) {
+                zones.push(name);
+            }
+        }
+    }
+    let anchors = dnskeys
         .parse::<TrustAnchors>()
-        .map_err(|e| err(e.to_string()))
+        .map_err(|e| err(e.to_string()))?;
+    Ok((anchors, zones))
 }
 
 fn lookup(

@@ -9,11 +9,11 @@
 
 use mailwarden_model::{Severity, TargetResult};
 
+use crate::dns::{dane, dkim, dmarc, mtasts, records, spf};
 use crate::drift::baseline as drift_baseline;
 use crate::drift::{Audit, AuditHit, certs, declared, mode};
 use crate::facts::{Endpoint, Hit, Software};
 use crate::tls_scan::{features, suites};
-use crate::dns::{dane, dkim, dmarc, mtasts, records, spf};
 use crate::{Context, auth, cert, info, tls, tls_scan, transport};
 
 /// A rule: one bad thing, how bad it is where, and how to fix it.

@@ -111,7 +111,7 @@ fn no_match(v: &DomainView<'_>) -> Vec<DomainHit> {
                 address: Some(m.address),
                 hit: crate::facts::Hit::new(
                     format!(
-                        "{} ({}) presents a chain no TLSA record matches: {}",
+                        "the MX address {} ({}) presents a chain no TLSA record matches: {}",
                         m.address, d.host, m.detail
                     ),
                     vec![facts(&format!("_{}._tcp.{} TLSA", d.port, d.host), records)],
@@ -224,7 +224,10 @@ fn not_deployed(v: &DomainView<'_>) -> Vec<DomainHit> {
         .map(|d| {
             host_hit(
                 d,
-                format!("{} is signed but has no TLSA record for port 25", d.host),
+                format!(
+                    "the zone of {} is signed but publishes no TLSA record for port 25",
+                    d.host
+                ),
                 vec![lookup_evidence(&d.lookup)],
             )
         })

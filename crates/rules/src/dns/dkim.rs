@@ -215,7 +215,9 @@ pub(crate) const DKIM_NONE_FOUND: Rule = rule(
 
 fn none_found(v: &DomainView<'_>) -> Vec<DomainHit> {
     let any_given = v.obs.dkim.iter().any(|d| d.source == "given");
-    if any_given || v.obs.dkim.iter().any(|d| d.key.is_some()) || v.obs.mx.null_mx {
+    let all_concluded = v.obs.dkim.iter().all(|d| !d.lookup.outcome.is_failure());
+    if any_given || !all_concluded || v.obs.dkim.iter().any(|d| d.key.is_some()) || v.obs.mx.null_mx
+    {
         return Vec::new();
     }
     let tried: Vec<&str> = v.obs.dkim.iter().map(|d| d.selector.as_str()).collect();

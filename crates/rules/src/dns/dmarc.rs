@@ -291,7 +291,7 @@ fn external(v: &DomainView<'_>) -> Vec<DomainHit> {
             DomainHit::domain(
                 v,
                 format!(
-                    "{} has not authorized DMARC reports for {} ({})",
+                    "the report destination {} has not authorized DMARC reports for {} ({})",
                     d.domain, v.obs.domain, d.uri
                 ),
                 vec![lookup_evidence(&d.lookup)],

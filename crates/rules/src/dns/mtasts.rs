@@ -54,7 +54,7 @@ fn missing(v: &DomainView<'_>) -> Vec<DomainHit> {
     }
     vec![DomainHit::domain(
         v,
-        format!("{} publishes neither MTA-STS nor DANE", v.obs.domain),
+        format!("neither MTA-STS nor DANE for {}", v.obs.domain),
         vec![lookup_evidence(l)],
     )]
 }
@@ -342,7 +342,7 @@ fn mx_cert(v: &DomainView<'_>) -> Vec<DomainHit> {
                 address: Some(t.address),
                 hit: crate::facts::Hit::new(
                     format!(
-                        "{} ({}) fails MTA-STS certificate validation: {problem}",
+                        "the MX address {} ({}) fails MTA-STS certificate validation: {problem}",
                         t.address, t.host
                     ),
                     vec![facts(
@@ -417,7 +417,7 @@ fn tlsrpt_missing(v: &DomainView<'_>) -> Vec<DomainHit> {
     }
     vec![DomainHit::domain(
         v,
-        format!("{} has no TLS-RPT record", v.obs.domain),
+        format!("no TLS-RPT record for {}", v.obs.domain),
         vec![lookup_evidence(l)],
     )]
 }

@@ -44,7 +44,12 @@ fn lookup_failed(v: &DomainView<'_>) -> Vec<DomainHit> {
         seen.push(key);
         out.push(DomainHit::domain(
             v,
-            format!("{} {} failed: {}", l.name, l.rtype, l.outcome.as_str()),
+            format!(
+                "the lookup {} {} failed: {}",
+                l.name,
+                l.rtype,
+                l.outcome.as_str()
+            ),
             vec![lookup_evidence(l)],
         ));
     }
@@ -83,7 +88,7 @@ fn bogus(v: &DomainView<'_>) -> Vec<DomainHit> {
         seen.push((&l.name, &l.rtype));
         out.push(DomainHit::domain(
             v,
-            format!("{} {} is DNSSEC-bogus", l.name, l.rtype),
+            format!("the answer to {} {} is DNSSEC-bogus", l.name, l.rtype),
             vec![lookup_evidence(l)],
         ));
     }
@@ -119,7 +124,7 @@ fn not_signed(v: &DomainView<'_>) -> Vec<DomainHit> {
     vec![DomainHit::domain(
         v,
         format!(
-            "{} is not DNSSEC-signed (its MX answer is insecure)",
+            "the zone of {} is not DNSSEC-signed (its MX answer is insecure)",
             v.obs.domain
         ),
         vec![lookup_evidence(l)],
@@ -153,7 +158,7 @@ fn no_mx(v: &DomainView<'_>) -> Vec<DomainHit> {
     ev.extend(v.obs.mx.implicit.iter().map(lookup_evidence));
     vec![DomainHit::domain(
         v,
-        format!("{} has no MX record ({})", v.obs.domain, l.outcome.as_str()),
+        format!("no MX record for {} ({})", v.obs.domain, l.outcome.as_str()),
         ev,
     )]
 }
@@ -228,7 +233,7 @@ fn fcrdns(v: &DomainView<'_>) -> Vec<DomainHit> {
                 address: None,
                 hit: crate::facts::Hit::new(
                     format!(
-                        "{} ({}) has no forward-confirmed reverse DNS",
+                        "the MX address {} ({}) has no forward-confirmed reverse DNS",
                         f.address, f.host
                     ),
                     ev,

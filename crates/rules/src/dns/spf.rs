@@ -51,7 +51,7 @@ fn missing(v: &DomainView<'_>) -> Vec<DomainHit> {
     }
     vec![DomainHit::domain(
         v,
-        format!("{} has no SPF record", v.obs.domain),
+        format!("no SPF record at {}", v.obs.domain),
         record_evidence(v),
     )]
 }
