@@ -176,9 +176,21 @@ fn kill_9_inside_the_write_transaction_is_atomic() {
         Duration::from_secs(60),
     );
     assert_eq!(code, 0);
-    // The scan takes well under a second; the transaction then pauses 5 s.
-    let child = spawn(&path, &strs(&quick_scan_args("torn")), Some(5000));
-    std::thread::sleep(Duration::from_millis(2000));
+    // The scan takes well under a second; the transaction then pauses 8 s.
+    // The store's WAL file appears when the writer opens it (the first
+    // writer's clean exit removed it): from then on it is a few
+    // milliseconds from the pause.
+    let child = spawn(&path, &strs(&quick_scan_args("torn")), Some(8000));
+    let wal = path.with_extension("sqlite-wal");
+    let start = Instant::now();
+    while !wal.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the writer never opened the store"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
     kill9(child);
     assert!(
         path.with_extension("sqlite-wal").exists(),
