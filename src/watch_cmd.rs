@@ -48,9 +48,13 @@ pub struct WatchArgs {
     pub runs: Option<u32>,
 
     /// POST each run that changed something, as its JSON line, to this
-    /// `http://` URL (timeouts apply; redirects are not followed).
+    /// `http://` or `https://` URL (timeouts apply; redirects are not followed).
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
+
+    /// Extra trust anchors (PEM) for an `https://` webhook, added to the Mozilla roots.
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub webhook_ca_file: Option<PathBuf>,
 
     /// Seconds allowed for each step of a webhook POST.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
@@ -152,7 +156,13 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let hook = args
         .webhook
         .as_deref()
-        .map(|url| webhook::Webhook::parse(url, timeout(args.webhook_timeout)?))
+        .map(|url| {
+            webhook::Webhook::parse(
+                url,
+                timeout(args.webhook_timeout)?,
+                args.webhook_ca_file.as_deref(),
+            )
+        })
         .transpose()?;
     let state = Arc::new(Mutex::new(metrics::State::default()));
     if let Some(addr) = args.metrics {

@@ -283,9 +283,12 @@ fn metrics_are_refused_off_loopback() {
             "--every",
             "1h",
             "--webhook",
-            "https://127.0.0.1/x",
+            "ftp://127.0.0.1/x",
         ],
     );
     assert_eq!(code, 2);
-    assert!(stderr.contains("only http://"), "{stderr}");
+    assert!(
+        stderr.contains("not an http:// or https:// URL"),
+        "{stderr}"
+    );
 }
