@@ -157,9 +157,11 @@ pub struct ProbeArgs {
     #[arg(long, default_value_t = 8)]
     pub per_host: usize,
 
-    /// New connections per second to one host, at most (0: no limit beyond
-    /// --per-host). Lowered to 20 and less when the host refuses service for load.
-    #[arg(long, default_value_t = 200.0, value_name = "PER_SECOND")]
+    /// New connections per second to one host, sustained, after a burst of
+    /// 128 (one port's whole TLS enumeration); 0: no limit beyond
+    /// --per-host. After the host refuses service for load (421): no burst,
+    /// 20 per second or fewer.
+    #[arg(long, default_value_t = 50.0, value_name = "PER_SECOND")]
     pub rate: f64,
 
     /// TLS enumeration of every port that reaches TLS: `full` lists every

@@ -8,10 +8,21 @@
 //! ([`Connector::hold_after_close`]: Exim sleeps 500 ms after every failed
 //! TLS handshake before its child exits, and counts that child against
 //! `smtp_accept_max` until then) keeps the slot for that long after the
-//! close. And the cap adapts: a server that refused service for load
-//! ([`Connector::throttled`]: a 421 greeting) gets half as many
-//! connections at once, and a wider interval between new ones, for the
-//! rest of the run.
+//! close.
+//!
+//! The interval is a sustained rate with a burst allowance (a token bucket
+//! of [`BURST`] connections, scheduled as GCRA): one port's whole TLS
+//! enumeration (60 to 110 connections) goes at the pace the server answers
+//! within the concurrency cap, a scan of many ports of one host settles to
+//! the interval. What limits a server's load is how many sessions it
+//! serves at once, which the cap bounds; what rate limits such as Postfix's
+//! `smtpd_client_connection_rate_limit` count is connections per minute,
+//! which the burst bounds.
+//!
+//! Both adapt: a host that refused service for load
+//! ([`Connector::throttled`]: a 421 greeting) gets half as many connections
+//! at once, no burst, and a wider interval between new ones, for the rest
+//! of the run.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -43,22 +54,29 @@ pub struct ConnectPolicy {
 }
 
 impl Default for ConnectPolicy {
-    /// 8 connections at once per host, at most 200 new ones per second
-    /// (5 ms apart): see the README's "Politeness" for why.
+    /// 8 connections at once per host, 50 new ones per second sustained
+    /// after a burst of [`BURST`] (see the README's TLS enumeration section).
     fn default() -> Self {
         ConnectPolicy {
             concurrency: 64,
             per_host_concurrency: 8,
-            per_host_interval: Duration::from_millis(5),
+            per_host_interval: Duration::from_millis(20),
             connect_timeout: Duration::from_secs(5),
         }
     }
 }
 
-/// The interval after a throttling refusal is at least this.
+/// New connections to one host that may start without waiting for the
+/// interval, as long as the host never throttled us (then refilled at one
+/// per interval).
+pub const BURST: u32 = 128;
+
+/// The interval after a throttling refusal is at least this ...
 const THROTTLED_INTERVAL: Duration = Duration::from_millis(50);
 /// ... and at most this.
 const MAX_INTERVAL: Duration = Duration::from_secs(1);
+/// Throttling refusals within this time of the last decrease change nothing.
+const THROTTLE_QUIET: Duration = Duration::from_secs(1);
 
 /// One host's slots and pacing.
 struct HostGate {
@@ -67,8 +85,13 @@ struct HostGate {
 }
 
 struct GateState {
+    /// GCRA's theoretical arrival time: when the bucket is full again.
     next_slot: Instant,
     interval: Duration,
+    /// How many connections may start ahead of the interval.
+    burst: u32,
+    /// When the cap was last lowered.
+    throttled_at: Option<Instant>,
     /// How long the server keeps a session's slot after we closed it.
     hold: Duration,
     /// The cap in force (the policy's, lowered by throttling).
@@ -156,8 +179,11 @@ impl Connector {
         let slot = {
             let mut st = gate.state();
             let now = Instant::now();
-            let slot = st.next_slot.max(now);
-            st.next_slot = slot + st.interval;
+            // GCRA: a connection may start once `next_slot` is within
+            // `burst - 1` intervals of now; each start pushes it one interval.
+            let tolerance = st.interval * st.burst.saturating_sub(1);
+            let slot = now.max(st.next_slot.checked_sub(tolerance).unwrap_or(now));
+            st.next_slot = st.next_slot.max(slot) + st.interval;
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -193,17 +219,28 @@ impl Connector {
     }
 
     /// `ip` refused service for load (a 421 greeting): from now on, half
-    /// as many connections at once (at least one) and new ones at least
-    /// [`THROTTLED_INTERVAL`] apart, doubling at each refusal up to 1 s.
+    /// as many connections at once (at least one), no burst, and new ones
+    /// at least [`THROTTLED_INTERVAL`] apart, doubling at each refusal up
+    /// to 1 s. Refusals within [`THROTTLE_QUIET`] of the last decrease
+    /// answer the same excess and change nothing.
     pub fn throttled(&self, ip: IpAddr) {
         let gate = self.gate(ip);
         let mut st = gate.state();
+        // Refusals of connections that were opened together answer the
+        // same excess: one decrease per second.
+        let now = Instant::now();
+        if st.throttled_at.is_some_and(|t| now < t + THROTTLE_QUIET) {
+            return;
+        }
+        st.throttled_at = Some(now);
         let lower = (st.limit / 2).max(1);
         // Free slots go at once; slots in use are retired when given back.
         let excess = st.limit - lower;
         st.retire += excess - gate.permits.forget_permits(excess);
         st.limit = lower;
         st.interval = (st.interval * 2).clamp(THROTTLED_INTERVAL, MAX_INTERVAL);
+        st.burst = 1;
+        st.next_slot = st.next_slot.max(Instant::now());
     }
 
     /// Connections to `ip` allowed at once now (the policy's cap, lowered
@@ -224,6 +261,8 @@ impl Connector {
                     state: Mutex::new(GateState {
                         next_slot: Instant::now(),
                         interval,
+                        burst: BURST,
+                        throttled_at: None,
                         hold: Duration::ZERO,
                         limit: per_host,
                         retire: 0,
@@ -392,9 +431,38 @@ mod tests {
         // New connections are now paced at least 50 ms apart.
         let _d = connector.connect(addr).await.unwrap();
         assert!(started.elapsed() >= Duration::from_millis(40));
+        // More refusals right after answer the same excess.
         connector.throttled(addr.ip());
         connector.throttled(addr.ip());
-        assert_eq!(connector.host_limit(addr.ip()), 1, "never below one");
+        assert_eq!(connector.host_limit(addr.ip()), 2);
+        let single = Connector::new(ConnectPolicy {
+            per_host_concurrency: 1,
+            ..ConnectPolicy::default()
+        });
+        single.throttled(addr.ip());
+        assert_eq!(single.host_limit(addr.ip()), 1, "never below one");
+    }
+
+    #[tokio::test]
+    async fn a_burst_goes_at_once_then_the_interval_applies() {
+        let addr = listener().await;
+        let connector = Connector::new(ConnectPolicy {
+            per_host_concurrency: 1,
+            per_host_interval: Duration::from_millis(500),
+            ..ConnectPolicy::default()
+        });
+        let started = std::time::Instant::now();
+        for _ in 0..BURST {
+            drop(connector.connect(addr).await.unwrap());
+        }
+        let burst = started.elapsed();
+        assert!(burst < Duration::from_millis(400), "{burst:?}");
+        // The bucket is empty: the next two start 0.5 s and 1 s after the first.
+        drop(connector.connect(addr).await.unwrap());
+        drop(connector.connect(addr).await.unwrap());
+        let total = started.elapsed();
+        assert!(total >= Duration::from_millis(950), "{total:?}");
+        assert!(total < Duration::from_secs(3), "{total:?}");
     }
 
     #[tokio::test]

@@ -44,10 +44,14 @@ pub(crate) async fn attach(prober: &Prober, spec: &EndpointSpec, obs: &mut Endpo
         ));
         return;
     };
-    if let Some(hold) = hold_after_failed_handshake(obs) {
+    let hold = hold_after_failed_handshake(obs);
+    if let Some(hold) = hold {
         prober.connector.hold_after_close(spec.address.ip(), hold);
     }
-    let (mut scan, throttling) = run(prober, spec, path, mode).await;
+    // A server that keeps every probe's slot for a while is limited by
+    // how many probes there are, not by how long they wait for each
+    // other: no lanes (they cost a refusal each).
+    let (mut scan, throttling) = run(prober, spec, path, mode, hold.is_none()).await;
     if let Some((version, suite)) = completed_handshake(obs) {
         scan.mark_completed_handshake(version, suite);
     }
@@ -138,10 +142,13 @@ pub(crate) async fn run(
     spec: &EndpointSpec,
     path: TlsPath,
     mode: TlsScanMode,
+    lanes: bool,
 ) -> (TlsScan, Vec<ThrottleEvent>) {
     let started = std::time::Instant::now();
     let sni = mailwarden_tls::sni_host_name(&spec.check_name);
-    let mut planner = Planner::new(ScanConfig::new(mode, sni.as_deref()));
+    let mut config = ScanConfig::new(mode, sni.as_deref());
+    config.lanes = lanes;
+    let mut planner = Planner::new(config);
     let mut running = FuturesUnordered::new();
     let mut connections = 0u32;
     let mut throttling = Vec::new();

@@ -39,6 +39,14 @@ pub(crate) struct VersionFacts {
     pub groups: Option<Vec<u16>>,
     pub groups_complete: bool,
     pub sslv2: Vec<u32>,
+    /// Suite tasks (lanes) of this version still running.
+    pub open_lanes: usize,
+    /// The server-order probe was handed out.
+    pub order_asked: bool,
+    /// The ECDHE curves task was started.
+    pub curves_asked: bool,
+    /// A lane ended without asking all it had to.
+    pub lanes_failed: bool,
 }
 
 /// A suite chosen at one version, with what its ServerKeyExchange said.
@@ -85,6 +93,8 @@ pub(crate) struct Facts {
     pub legacy_known: bool,
     /// The TLS 1.3 task is over.
     pub tls13_done: bool,
+    /// The TLS 1.3 certificate key type probes were handed out.
+    pub tls13_keys_asked: bool,
     /// Quick mode: weak classes found at any version.
     pub weak_found: Vec<WeakClass>,
     /// Quick mode: the weak classes of the best legacy version are known.
@@ -111,12 +121,17 @@ impl Facts {
                     groups: None,
                     groups_complete: false,
                     sslv2: Vec::new(),
+                    open_lanes: 0,
+                    order_asked: false,
+                    curves_asked: false,
+                    lanes_failed: false,
                 })
                 .collect(),
             features: FeatureFacts::default(),
             keys: Vec::new(),
             legacy_known: false,
             tls13_done: false,
+            tls13_keys_asked: false,
             weak_found: Vec::new(),
             classes_done: false,
         }
@@ -293,7 +308,26 @@ impl Facts {
 
     /// The model's view, and the leaf certificate (DER) of each
     /// certificate key, by index, for the caller to parse.
-    pub(crate) fn into_model(self, probes: u32) -> (TlsScan, Vec<(usize, Vec<u8>)>) {
+    pub(crate) fn into_model(mut self, probes: u32) -> (TlsScan, Vec<(usize, Vec<u8>)>) {
+        // A server that follows the client's order has no order of its own:
+        // list its suites in ours, whatever order parallel lanes found them in.
+        let rank = |list: &[u16], code: u16| list.iter().position(|&c| c == code);
+        let legacy = super::hellos::legacy_candidates();
+        let tls13 = super::hellos::tls13_candidates();
+        let groups13: Vec<u16> = super::hellos::tls13_groups().iter().map(|g| g.0).collect();
+        for v in &mut self.versions {
+            if v.order != Some(CipherOrder::Client) {
+                continue;
+            }
+            if v.version == TlsVersion::TLS13 {
+                v.suites.sort_by_key(|s| rank(&tls13, s.code));
+                if let Some(groups) = &mut v.groups {
+                    groups.sort_by_key(|&g| rank(&groups13, g));
+                }
+            } else {
+                v.suites.sort_by_key(|s| rank(&legacy, s.code));
+            }
+        }
         let versions = self.versions.iter().map(version_scan).collect();
         let mut leaves = Vec::new();
         let mut certificate_keys = Vec::new();

@@ -2,7 +2,7 @@
 //! enumeration (full), weak-class enumeration and the DHE probe (quick),
 //! and the ECDHE curves of the best legacy version (full).
 
-use mailwarden_model::{SupportStatus, TlsScanMode, TlsVersion};
+use mailwarden_model::{CipherOrder, SupportStatus, TlsScanMode, TlsVersion};
 
 use super::answer::{Answer, Reply, reply, status_of};
 use super::hellos::{
@@ -183,8 +183,9 @@ impl DescentTask {
                     .into_iter()
                     .filter(|&s| s != first)
                     .collect();
-                ctx.spawn
-                    .push(Task::Suites(SuitesTask::new(version, remaining)));
+                let task = SuitesTask::new(version, remaining).opened(ctx);
+                ctx.spawn.push(task);
+                ask_curves(version, ctx);
             }
             TlsScanMode::Quick => {
                 for k in WeakClass::of(first) {
@@ -209,6 +210,13 @@ impl DescentTask {
 
 /// Full mode: every suite of one version, accepted + 1 probes (a few more
 /// when an ambiguous refusal makes it ask per key-exchange family).
+///
+/// As soon as two suites are known the server-order probe goes out; when
+/// it says the server follows the client's order, the suites of the best
+/// legacy version not asked yet are split into lanes ([`ScanConfig::lanes`]),
+/// each a task of its own: accepted + lanes probes, in parallel.
+///
+/// [`ScanConfig::lanes`]: super::ScanConfig::lanes
 pub(crate) struct SuitesTask {
     version: TlsVersion,
     remaining: Vec<u16>,
@@ -216,7 +224,21 @@ pub(crate) struct SuitesTask {
     offered: Vec<u16>,
     resumed: u8,
     done: bool,
+    /// A lane split off another task (never split by family again).
+    lane: bool,
+    /// How often this lane may still halve itself.
+    halvings: u8,
+    /// Suites found since this lane started or last halved.
+    found: u8,
 }
+
+/// How often a lane that keeps finding suites halves what it has left
+/// (into a new lane), along one line of descent: a family of 15 accepted
+/// suites is then asked in four chains of about 4.
+const HALVINGS: u8 = 1;
+
+/// A lane halves after finding this many suites.
+const HALVE_AFTER: u8 = 3;
 
 impl SuitesTask {
     pub(crate) fn new(version: TlsVersion, remaining: Vec<u16>) -> Self {
@@ -227,7 +249,26 @@ impl SuitesTask {
             offered: Vec::new(),
             resumed: 0,
             done: false,
+            lane: false,
+            halvings: 0,
+            found: 0,
         }
+    }
+
+    fn lane(version: TlsVersion, suites: Vec<u16>, halvings: u8) -> Self {
+        SuitesTask {
+            lane: true,
+            halvings,
+            ..SuitesTask::new(version, suites)
+        }
+    }
+
+    /// Opens the task in the version's lane count (call when spawning it).
+    fn opened(self, ctx: &mut Ctx<'_>) -> Task {
+        if let Some(v) = ctx.facts.v(self.version) {
+            v.open_lanes += 1;
+        }
+        Task::Suites(self)
     }
 
     pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
@@ -239,6 +280,33 @@ impl SuitesTask {
         let pending = self
             .pending
             .get_or_insert_with(|| Pending::new(remaining, chunk));
+        let client_order = ctx
+            .facts
+            .get(self.version)
+            .is_some_and(|v| v.order == Some(CipherOrder::Client));
+        if ctx.config.lanes
+            && !self.lane
+            && client_order
+            && ctx.facts.highest_legacy() == Some(self.version)
+        {
+            self.lane = true;
+            self.halvings = HALVINGS;
+            self.found = 0;
+            for suites in pending.split_lanes() {
+                let task = SuitesTask::lane(self.version, suites, HALVINGS).opened(ctx);
+                ctx.spawn.push(task);
+            }
+        }
+        if self.lane
+            && self.halvings > 0
+            && self.found >= HALVE_AFTER
+            && let Some(half) = pending.split_half()
+        {
+            self.halvings -= 1;
+            self.found = 0;
+            let task = SuitesTask::lane(self.version, half, self.halvings).opened(ctx);
+            ctx.spawn.push(task);
+        }
         let Some(offer) = pending.current() else {
             self.complete(ctx);
             return Next::Done;
@@ -278,6 +346,13 @@ impl SuitesTask {
                 ctx.facts
                     .observe_legacy(hello, flight, self.version > TlsVersion::SSL3);
                 pending.chose(c);
+                self.found = self.found.saturating_add(1);
+                ask_curves(self.version, ctx);
+                if ctx.facts.suites(self.version).len() == 2 {
+                    // Whether the server has an order of its own decides
+                    // whether the rest may be asked in parallel lanes.
+                    ask_order(self.version, ctx);
+                }
             }
             Reply::Refused(r) => {
                 pending.refused(r.is_ambiguous());
@@ -297,23 +372,56 @@ impl SuitesTask {
 
     fn complete(&mut self, ctx: &mut Ctx<'_>) {
         self.done = true;
-        if let Some(v) = ctx.facts.v(self.version) {
-            v.suites_complete = true;
+        let Some(v) = ctx.facts.v(self.version) else {
+            return;
+        };
+        v.open_lanes = v.open_lanes.saturating_sub(1);
+        if v.open_lanes > 0 {
+            // Other lanes of this version are still asking.
+            return;
         }
+        v.suites_complete = true;
         let found = ctx.facts.suites(self.version);
         if found.len() >= 2 {
-            ctx.spawn
-                .push(Task::Order(extras::OrderTask::new(self.version)));
+            ask_order(self.version, ctx);
         }
-        let ecdhe: Vec<u16> = found
-            .iter()
-            .copied()
+        ask_curves(self.version, ctx);
+    }
+}
+
+/// Spawns the ECDHE curves task of `version`, once, as soon as the server
+/// chose an ECDHE suite there and `version` is the best legacy one. The
+/// curves probes offer every ECDHE candidate suite (the server may pick
+/// any: only its curve matters), so they need not wait for the suites.
+fn ask_curves(version: TlsVersion, ctx: &mut Ctx<'_>) {
+    let ecdhe_seen = ctx
+        .facts
+        .suites(version)
+        .iter()
+        .any(|&c| suite(c).is_some_and(|s| is_ecdhe(s.kx)));
+    if !ecdhe_seen || ctx.facts.highest_legacy() != Some(version) {
+        return;
+    }
+    if let Some(v) = ctx.facts.v(version)
+        && !v.curves_asked
+    {
+        v.curves_asked = true;
+        let suites = legacy_candidates()
+            .into_iter()
             .filter(|&c| suite(c).is_some_and(|s| is_ecdhe(s.kx)))
             .collect();
-        if !ecdhe.is_empty() && ctx.facts.highest_legacy() == Some(self.version) {
-            ctx.spawn
-                .push(Task::Curves(CurvesTask::new(self.version, ecdhe)));
-        }
+        ctx.spawn
+            .push(Task::Curves(CurvesTask::new(version, suites)));
+    }
+}
+
+/// Spawns the server-order probe of `version`, once.
+pub(crate) fn ask_order(version: TlsVersion, ctx: &mut Ctx<'_>) {
+    if let Some(v) = ctx.facts.v(version)
+        && !v.order_asked
+    {
+        v.order_asked = true;
+        ctx.spawn.push(Task::Order(extras::OrderTask::new(version)));
     }
 }
 

@@ -76,16 +76,25 @@ pub struct ScanConfig {
     /// The most probes one scan may send: a guard against a server that
     /// never lets an enumeration end.
     pub max_probes: u32,
+    /// Enumerate the suites of the best legacy version in parallel lanes
+    /// (one per key-exchange and authentication family) once the server
+    /// is seen to follow the client's order: a few more probes (one
+    /// refusal per lane), a far shorter chain of probes that wait for each
+    /// other. A server with an order of its own is always asked in one
+    /// chain, which finds its suites in its order.
+    pub lanes: bool,
 }
 
 impl ScanConfig {
-    /// A configuration with the defaults: bundles of 128, at most 1000 probes.
+    /// A configuration with the defaults: bundles of 128, at most 1000
+    /// probes, lanes.
     pub fn new(mode: TlsScanMode, server_name: Option<&str>) -> Self {
         ScanConfig {
             mode,
             server_name: server_name.map(str::to_owned),
             bundle_size: 128,
             max_probes: 1000,
+            lanes: true,
         }
     }
 }
@@ -149,6 +158,7 @@ pub(crate) enum Task {
     Dhe(legacy::DheTask),
     Curves(legacy::CurvesTask),
     Tls13(tls13::Tls13Task),
+    Groups13(tls13::GroupLane),
     KeyType13(tls13::KeyTypeTask),
     Order(extras::OrderTask),
     Fallback(extras::FallbackTask),
@@ -165,6 +175,7 @@ impl Task {
             Task::Dhe(t) => t.next(ctx),
             Task::Curves(t) => t.next(ctx),
             Task::Tls13(t) => t.next(ctx),
+            Task::Groups13(t) => t.next(ctx),
             Task::KeyType13(t) => t.next(ctx),
             Task::Order(t) => t.next(ctx),
             Task::Fallback(t) => t.next(ctx),
@@ -181,6 +192,7 @@ impl Task {
             Task::Dhe(t) => t.answer(answer, ctx),
             Task::Curves(t) => t.answer(answer, ctx),
             Task::Tls13(t) => t.answer(answer, ctx),
+            Task::Groups13(t) => t.answer(answer, ctx),
             Task::KeyType13(t) => t.answer(answer, ctx),
             Task::Order(t) => t.answer(answer, ctx),
             Task::Fallback(t) => t.answer(answer, ctx),

@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use crate::registry::{KeyExchange, suite};
+use crate::registry::{Authentication, KeyExchange, suite};
 
 /// A queue of suite groups to offer, front first.
 #[derive(Debug, Clone)]
@@ -51,6 +51,42 @@ impl Pending {
         self.split
     }
 
+    /// Splits the one group left into lanes (key-exchange and
+    /// authentication families, see [`lanes`]): keeps the first, returns
+    /// the others. Nothing happens after a split by family, or when there
+    /// is not exactly one group.
+    pub(crate) fn split_lanes(&mut self) -> Vec<Vec<u16>> {
+        if self.split || self.groups.len() != 1 {
+            return Vec::new();
+        }
+        let Some(group) = self.groups.pop_front() else {
+            return Vec::new();
+        };
+        let mut lanes = lanes(&group).into_iter();
+        if let Some(first) = lanes.next() {
+            self.groups.push_back(first);
+        }
+        lanes.collect()
+    }
+
+    /// Halves the one group left (every other suite, so that likely and
+    /// unlikely ones are shared alike): keeps one half, returns the other.
+    /// Nothing happens after a split by family, with more than one group,
+    /// or with fewer than four suites left.
+    pub(crate) fn split_half(&mut self) -> Option<Vec<u16>> {
+        if self.split || self.groups.len() != 1 {
+            return None;
+        }
+        let group = self.groups.front_mut()?;
+        if group.len() < 4 {
+            return None;
+        }
+        let give: Vec<u16> = group.iter().skip(1).step_by(2).copied().collect();
+        let keep: Vec<u16> = group.iter().step_by(2).copied().collect();
+        *group = keep;
+        Some(give)
+    }
+
     /// The server chose `code`: it is settled.
     pub(crate) fn chose(&mut self, code: u16) {
         for g in &mut self.groups {
@@ -82,6 +118,28 @@ impl Pending {
         self.groups.pop_front();
         false
     }
+}
+
+/// `suites` in lanes, order kept: ECDHE with ECDSA, ECDHE with RSA, DHE,
+/// RSA, the rest (anonymous, PSK, static DH, ...). Each lane lies within
+/// one family of [`families`], so an ambiguous refusal in a lane never
+/// splits it again.
+fn lanes(suites: &[u16]) -> Vec<Vec<u16>> {
+    let lane = |code: u16| match suite(code).map(|s| (s.kx, s.auth)) {
+        Some((KeyExchange::Ecdhe, Authentication::Ecdsa)) => 0,
+        Some((KeyExchange::Ecdhe, _)) => 1,
+        Some((KeyExchange::Dhe, _)) => 2,
+        Some((KeyExchange::Rsa, _)) => 3,
+        _ => 4,
+    };
+    let mut out: Vec<Vec<u16>> = vec![Vec::new(); 5];
+    for &c in suites {
+        if let Some(group) = out.get_mut(lane(c)) {
+            group.push(c);
+        }
+    }
+    out.retain(|g| !g.is_empty());
+    out
 }
 
 /// `suites` by key-exchange family, order kept: ECDHE, DHE, RSA, the rest.

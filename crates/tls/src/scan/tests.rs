@@ -423,3 +423,82 @@ fn nonsense_answers_end_every_task() {
         }
     }
 }
+
+/// Runs a scan answering each batch of probes together, as a driver with
+/// enough connections would: the number of rounds is the longest chain of
+/// probes that wait for each other.
+fn rounds(server: &SimServer, lanes: bool) -> (TlsScan, usize) {
+    let mut config = ScanConfig::new(TlsScanMode::Full, Some("mail.example.test"));
+    config.lanes = lanes;
+    let mut planner = Planner::new(config);
+    let mut rounds = 0;
+    while !planner.is_done() {
+        let batch = planner.poll();
+        if batch.is_empty() {
+            continue;
+        }
+        rounds += 1;
+        for req in batch {
+            planner.answer(req.id, server.answer(&req));
+        }
+        assert!(rounds < 1000);
+    }
+    (planner.finish().scan, rounds)
+}
+
+#[test]
+fn a_client_order_server_is_asked_in_parallel_lanes() {
+    let server = SimServer {
+        server_order: false,
+        suites: vec![
+            0xc02c, 0xc030, 0xc02b, 0xc02f, 0xcca9, 0xcca8, 0xc024, 0xc028, 0xc023, 0xc027, 0xc00a,
+            0xc014, 0xc009, 0xc013, 0x009f, 0x009e, 0xccaa, 0x006b, 0x0067, 0x0039, 0x0033, 0x009d,
+            0x009c, 0x003d, 0x003c, 0x0035, 0x002f,
+        ],
+        ..SimServer::modern()
+    };
+    let (serial, serial_rounds) = rounds(&server, false);
+    let (parallel, parallel_rounds) = rounds(&server, true);
+    let tls12 = TlsVersion::TLS12;
+    assert_eq!(
+        codes(&parallel, tls12),
+        codes(&serial, tls12),
+        "same list, same order"
+    );
+    assert_eq!(
+        sorted(codes(&parallel, tls12)),
+        sorted(server.suites.clone())
+    );
+    assert!(parallel.version(tls12).unwrap().suites_complete);
+    assert_eq!(
+        parallel.version(tls12).unwrap().server_order,
+        Some(CipherOrder::Client)
+    );
+    // The curves and the rest still come once the lanes are all done.
+    assert_eq!(
+        sorted(group_codes(&parallel, tls12)),
+        sorted(server.curves.clone())
+    );
+    // Five legacy lanes (ECDHE-ECDSA, ECDHE-RSA, DHE, RSA, the rest) end
+    // with four more refusals, productive lanes halve once (one refusal
+    // each), and TLS 1.3 groups go to three lanes (two more refusals).
+    assert!(
+        parallel.probes <= serial.probes + 4 + 4 + 2,
+        "{} probes in lanes, {} in one chain",
+        parallel.probes,
+        serial.probes
+    );
+    assert!(
+        parallel_rounds * 3 < serial_rounds,
+        "{parallel_rounds} rounds in lanes, {serial_rounds} in one chain"
+    );
+}
+
+#[test]
+fn a_server_with_its_own_order_is_asked_in_one_chain() {
+    let server = SimServer::modern();
+    let (with, _) = rounds(&server, true);
+    let (without, _) = rounds(&server, false);
+    assert_eq!(with.probes, without.probes);
+    assert_eq!(codes(&with, TlsVersion::TLS12), server.suites);
+}

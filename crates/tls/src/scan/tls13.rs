@@ -1,7 +1,7 @@
 //! TLS 1.3 tasks: suites and groups together (a HelloRetryRequest names
 //! both), and the certificate key types behind the encrypted Certificate.
 
-use mailwarden_model::{SupportStatus, TlsScanMode, TlsVersion};
+use mailwarden_model::{CipherOrder, SupportStatus, TlsScanMode, TlsVersion};
 
 use super::answer::{Answer, Reply, reply, status_of};
 use super::hellos::{
@@ -9,7 +9,8 @@ use super::hellos::{
     tls13_signature_algorithms,
 };
 use super::legacy::MAX_RESUMES;
-use super::{Ctx, Next, Send, Task, extras};
+use super::{Ctx, Next, Send, Task};
+use crate::groups::GroupKind;
 use crate::wire::{NamedGroup, SignatureScheme};
 
 /// Which dimension the next TLS 1.3 probe explores.
@@ -38,6 +39,8 @@ pub(crate) struct Tls13Task {
     groups_done: bool,
     /// Throttled probes repeated in a row.
     resumed: u8,
+    /// The groups went to parallel lanes ([`GroupLane`]).
+    lanes: bool,
 }
 
 impl Tls13Task {
@@ -52,10 +55,27 @@ impl Tls13Task {
             suites_done: false,
             groups_done: false,
             resumed: 0,
+            lanes: false,
         }
     }
 
     pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        let client_order = ctx
+            .facts
+            .versions
+            .iter()
+            .any(|v| v.order == Some(CipherOrder::Client));
+        if let Some(&suite) = ctx.facts.suites(TlsVersion::TLS13).first()
+            && self.mode == TlsScanMode::Full
+            && ctx.config.lanes
+            && client_order
+            && !self.lanes
+            && !self.groups_done
+            && self.phase != Phase::Done
+        {
+            self.spawn_lanes(suite, ctx);
+            self.phase = self.after(false);
+        }
         let found_suite = ctx.facts.suites(TlsVersion::TLS13).first().copied();
         let found_group = ctx
             .facts
@@ -130,6 +150,9 @@ impl Tls13Task {
                 if self.mode == TlsScanMode::Quick {
                     self.phase = Phase::Done;
                 }
+                if ctx.facts.suites(tls13).len() == 2 {
+                    super::legacy::ask_order(tls13, ctx);
+                }
             }
             Reply::Refused(r) => match self.phase {
                 Phase::Both if nothing_yet => {
@@ -169,28 +192,183 @@ impl Tls13Task {
         }
     }
 
+    /// Once a suite is known and the server is seen to follow the client's
+    /// order (so that the groups have no order of the server's to keep):
+    /// the groups not chosen yet go to one lane per kind (elliptic curves,
+    /// finite-field groups, post-quantum and the rest), asked with `suite`
+    /// in parallel, while this task goes on with the suites alone. The
+    /// certificate key types need only one suite and group: they are
+    /// asked now too.
+    fn spawn_lanes(&mut self, suite: u16, ctx: &mut Ctx<'_>) {
+        self.lanes = true;
+        let groups = std::mem::take(&mut self.groups);
+        self.groups_done = true;
+        let kind = |g: &NamedGroup| match crate::groups::group(g.0).map(|i| i.kind) {
+            Some(GroupKind::Ecdhe) => 0,
+            Some(GroupKind::Ffdhe) => 1,
+            _ => 2,
+        };
+        let mut lanes: Vec<Vec<NamedGroup>> = vec![Vec::new(); 3];
+        for g in groups {
+            if let Some(lane) = lanes.get_mut(kind(&g)) {
+                lane.push(g);
+            }
+        }
+        lanes.retain(|l| !l.is_empty());
+        if let Some(v) = ctx.facts.v(TlsVersion::TLS13) {
+            // This task and its lanes.
+            v.open_lanes += 1 + lanes.len();
+        }
+        for groups in lanes {
+            ctx.spawn
+                .push(Task::Groups13(GroupLane::new(suite, groups)));
+        }
+        ask_key_types(ctx);
+    }
+
     fn finish(&mut self, ctx: &mut Ctx<'_>) {
         if ctx.facts.tls13_done {
             return;
         }
-        ctx.facts.tls13_done = true;
         let full = self.mode == TlsScanMode::Full;
         if let Some(v) = ctx.facts.v(TlsVersion::TLS13) {
             v.suites_complete = full && self.suites_done;
-            v.groups_complete = full && self.groups_done;
+            if !self.lanes {
+                v.groups_complete = full && self.groups_done;
+            }
         }
-        if !full || !ctx.facts.accepted(TlsVersion::TLS13) {
-            return;
+        if self.lanes {
+            lane_over(ctx, true);
+        } else {
+            finish_tls13(ctx, full);
         }
-        if ctx.facts.suites(TlsVersion::TLS13).len() >= 2 {
-            ctx.spawn
-                .push(Task::Order(extras::OrderTask::new(TlsVersion::TLS13)));
-        }
-        ctx.spawn
-            .push(Task::KeyType13(KeyTypeTask::new("ecdsa", ECDSA_ONLY)));
-        ctx.spawn
-            .push(Task::KeyType13(KeyTypeTask::new("rsa", RSA_ONLY)));
     }
+}
+
+/// One lane of TLS 1.3 groups, asked with one suite known to work: each
+/// HelloRetryRequest names one more group, until refused.
+pub(crate) struct GroupLane {
+    suite: u16,
+    groups: Vec<NamedGroup>,
+    resumed: u8,
+    done: bool,
+}
+
+impl GroupLane {
+    fn new(suite: u16, groups: Vec<NamedGroup>) -> Self {
+        GroupLane {
+            suite,
+            groups,
+            resumed: 0,
+            done: false,
+        }
+    }
+
+    pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if self.done {
+            return Next::Done;
+        }
+        if self.groups.is_empty() {
+            self.done = true;
+            lane_over(ctx, true);
+            return Next::Done;
+        }
+        let spec = ctx.hellos.tls13(
+            ctx.seed,
+            &[self.suite],
+            &self.groups,
+            Vec::new(),
+            &tls13_signature_algorithms(),
+        );
+        Next::Probe {
+            purpose: format!(
+                "TLSv1.3 groups: {} not chosen yet, no key share",
+                self.groups.len()
+            ),
+            send: Send::Hello(spec.encode()),
+        }
+    }
+
+    pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
+        let tls13 = TlsVersion::TLS13;
+        if !matches!(reply(answer), Reply::Unknown(_)) {
+            self.resumed = 0;
+        }
+        match reply(answer) {
+            Reply::Chose { hello, .. } => {
+                let g = hello.parsed.key_share_group;
+                match g.filter(|g| hello.version == tls13 && self.groups.contains(g)) {
+                    Some(g) => {
+                        ctx.facts.add_group(tls13, g.0);
+                        self.groups.retain(|&x| x != g);
+                    }
+                    None => {
+                        let detail = format!(
+                            "answered {} with group {g:?} to an offer of other TLSv1.3 groups",
+                            hello.version
+                        );
+                        ctx.facts.unknown(tls13, SupportStatus::Error, detail);
+                        self.done = true;
+                        lane_over(ctx, false);
+                    }
+                }
+            }
+            Reply::Refused(_) => {
+                self.done = true;
+                lane_over(ctx, true);
+            }
+            Reply::Unknown(f) => {
+                if status_of(&f) == SupportStatus::Throttled && self.resumed < MAX_RESUMES {
+                    self.resumed += 1;
+                    return;
+                }
+                ctx.facts.unknown(tls13, status_of(&f), f.to_string());
+                self.done = true;
+                lane_over(ctx, false);
+            }
+        }
+    }
+}
+
+/// One TLS 1.3 lane (or the suites task that spawned them) is over;
+/// `complete`: it asked everything it had to. The last one finishes.
+fn lane_over(ctx: &mut Ctx<'_>, complete: bool) {
+    let Some(v) = ctx.facts.v(TlsVersion::TLS13) else {
+        return;
+    };
+    v.lanes_failed |= !complete;
+    v.open_lanes = v.open_lanes.saturating_sub(1);
+    if v.open_lanes == 0 {
+        v.groups_complete = !v.lanes_failed;
+        finish_tls13(ctx, true);
+    }
+}
+
+/// The TLS 1.3 enumeration is over: what needs its results goes out.
+fn finish_tls13(ctx: &mut Ctx<'_>, full: bool) {
+    if ctx.facts.tls13_done {
+        return;
+    }
+    ctx.facts.tls13_done = true;
+    if !full || !ctx.facts.accepted(TlsVersion::TLS13) {
+        return;
+    }
+    if ctx.facts.suites(TlsVersion::TLS13).len() >= 2 {
+        super::legacy::ask_order(TlsVersion::TLS13, ctx);
+    }
+    ask_key_types(ctx);
+}
+
+/// Spawns the TLS 1.3 certificate key type probes, once.
+fn ask_key_types(ctx: &mut Ctx<'_>) {
+    if ctx.facts.tls13_keys_asked {
+        return;
+    }
+    ctx.facts.tls13_keys_asked = true;
+    ctx.spawn
+        .push(Task::KeyType13(KeyTypeTask::new("ecdsa", ECDSA_ONLY)));
+    ctx.spawn
+        .push(Task::KeyType13(KeyTypeTask::new("rsa", RSA_ONLY)));
 }
 
 /// Whether a TLS 1.3 server has a certificate of one key type: a hello
