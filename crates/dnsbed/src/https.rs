@@ -97,6 +97,18 @@ impl PolicyServer {
         })
     }
 
+    /// A 200 text/plain response with `body`.
+    pub fn response(body: &str) -> Response {
+        policy(body)
+    }
+
+    /// Restores the built-in answer for `host`.
+    pub fn reset(&self, host: &str) {
+        if let Some(r) = default_policies().remove(host) {
+            self.set(host, r);
+        }
+    }
+
     /// Replaces what `host` answers.
     pub fn set(&self, host: &str, response: Response) {
         self.bodies

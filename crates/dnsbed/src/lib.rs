@@ -155,7 +155,10 @@ impl DnsBed {
         let path = self.dir.join("all-cas.pem");
         let mut pem = std::fs::read_to_string(&self.policy_ca)?;
         pem.push_str(&std::fs::read_to_string(extra).with_context(|| extra.display().to_string())?);
-        std::fs::write(&path, pem)?;
+        // Written aside and renamed: parallel tests read it while others write it.
+        let tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        std::fs::write(tmp.path(), pem)?;
+        tmp.persist(&path)?;
         Ok(path)
     }
 }

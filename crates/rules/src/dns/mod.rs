@@ -144,14 +144,19 @@ pub fn mx_pattern_matches(pattern: &str, host: &str) -> bool {
     }
 }
 
-/// True when senders authenticate this MX host: a secure, usable TLSA set
-/// for port 25 that matched every scanned address (or was not checked), or an
-/// enforced MTA-STS policy (fetched over valid HTTPS) whose patterns cover it.
+/// True when senders check this MX host's certificate identity (names,
+/// validity, trust): an enforced MTA-STS policy (fetched over valid HTTPS)
+/// covering it, or a secure TLSA set for port 25 with a DANE-TA (2) record.
+/// DANE-EE (3) alone pins the key and ignores names and dates (RFC 7672
+/// §3.1.1), so it does not make those findings more severe;
+/// `dane-no-match` covers it.
 pub fn mx_authenticated(obs: &DomainObservation, host: &str) -> bool {
-    let dane = obs
-        .dane
-        .iter()
-        .any(|d| d.host == host && d.port == 25 && dane::usable_and_secure(d));
+    let dane = obs.dane.iter().any(|d| {
+        d.host == host
+            && d.port == 25
+            && dane::usable_and_secure(d)
+            && d.records.iter().any(|r| r.usage == 2)
+    });
     let sts = sts_policy(obs).is_some_and(|p| {
         p.mode.as_deref() == Some("enforce") && p.mx.iter().any(|m| mx_pattern_matches(m, host))
     }) && mtasts::policy_host_valid(obs);
