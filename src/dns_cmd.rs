@@ -307,7 +307,6 @@ pub async fn scan_domains(
     report: &mut ScanReport,
 ) {
     let prober = Arc::new(Prober::new(probing.config.clone(), probing.tls.clone()));
-    let smtp_port = run.ports.map(25);
     for d in domains {
         let mut obs = run.observe(d).await;
         let mut specs = Vec::new();
@@ -345,7 +344,7 @@ pub async fn scan_domains(
         }
         let endpoints = prober.probe_all(specs, |_| {}).await;
         report.endpoints.extend(endpoints);
-        mailwarden_dns::attach_scan(&mut obs, &report.endpoints, smtp_port);
+        mailwarden_dns::attach_scan(&mut obs, &report.endpoints, &|p| run.ports.map(p));
         for e in &report.endpoints {
             if !report.options.ports.contains(&e.address.port()) {
                 report.options.ports.push(e.address.port());

@@ -91,6 +91,19 @@ fn dane_matches_the_chain_postfix_presents() {
     let m = &dane.matches[0];
     assert!(m.chain_presented);
     assert!(!m.matched.is_empty(), "{}", m.detail);
+    // The submissions SRV target publishes TLSA at its own port.
+    let smtps = testbed().endpoint("smtps").port();
+    let sub = d
+        .dane
+        .iter()
+        .find(|t| t.host == "mail.test" && t.port == smtps)
+        .unwrap();
+    assert_eq!(sub.matches.len(), 1, "{sub:?}");
+    assert!(
+        !sub.matches[0].matched.is_empty(),
+        "{}",
+        sub.matches[0].detail
+    );
     assert_eq!(d.mx_tls.len(), 1);
     assert!(d.mx_tls[0].tls && d.mx_tls[0].trusted, "{:?}", d.mx_tls);
     let fired = rules(r);
@@ -169,5 +182,30 @@ fn hosts_and_ips_are_scanned_as_before() {
     assert!(
         !out.contains("\"domains\""),
         "no domains key for host scans"
+    );
+}
+
+#[test]
+fn the_addresses_of_one_mx_are_compared() {
+    // mx.multi.test is 127.0.0.1 (the real Postfix) and 127.0.0.9 (nothing).
+    let r = scan("multi.test");
+    let d = domain(&r, "multi.test");
+    assert_eq!(d.mx.hosts[0].addresses.len(), 2);
+    let scanned: Vec<_> = r
+        .endpoints
+        .iter()
+        .filter(|e| e.target == "mx.multi.test")
+        .collect();
+    assert_eq!(scanned.len(), 2, "every address is scanned");
+    assert_eq!(d.mx_tls.len(), 2);
+    let f = finding(&r, "mx-addresses-inconsistent");
+    assert_eq!(f.target, "mx.multi.test");
+    assert_eq!(f.severity, Severity::Medium);
+    assert!(
+        f.evidence[0]
+            .lines
+            .iter()
+            .any(|l| l.text().contains("127.0.0.9")),
+        "{f:?}"
     );
 }

@@ -70,15 +70,29 @@ pub async fn observe(
             .iter()
             .map(|ip| fcrdns::observe(resolver, &h.name, *ip))
     });
-    let (dane_all, fcrdns) = futures::join!(
+    // SRV targets' TLSA at their own port, kept only where published.
+    let srv_dane_asks = srv.iter().flat_map(|s| {
+        s.targets
+            .iter()
+            .filter(|t| !t.target.is_empty() && t.port != 0)
+            .map(|t| dane::observe(resolver, &t.target, t.port, host_status(&t.lookups)))
+    });
+    let (dane_all, srv_dane, fcrdns) = futures::join!(
         futures::future::join_all(dane_asks),
+        futures::future::join_all(srv_dane_asks),
         futures::future::join_all(fcrdns_asks)
     );
     // TLSA for 465 and 587 only where published.
-    let dane = dane_all
+    let mut dane: Vec<_> = dane_all
         .into_iter()
         .filter(|d| d.port == 25 || !d.lookup.outcome.is_negative())
         .collect();
+    for d in srv_dane {
+        let published = !d.lookup.outcome.is_negative();
+        if published && !dane.iter().any(|x| x.host == d.host && x.port == d.port) {
+            dane.push(d);
+        }
+    }
     DomainObservation {
         domain,
         resolver: resolver.info().clone(),
@@ -272,10 +286,16 @@ fn chain_der(h: &TlsHandshake) -> Option<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// Adds what the endpoint scan saw: the DANE match of every MX address's
-/// presented chain, and a TLS digest per MX address. `smtp_port` is the port
-/// MX hosts were really scanned on (25, or the one `--port-map` chose).
-pub fn attach_scan(obs: &mut DomainObservation, endpoints: &[EndpointObservation], smtp_port: u16) {
+/// Adds what the endpoint scan saw: the DANE match of every scanned
+/// address's presented chain, and a TLS digest per MX address. `map` turns a
+/// port DNS implies (25, an SRV port) into the one really scanned
+/// (`--port-map`; the identity without it).
+pub fn attach_scan(
+    obs: &mut DomainObservation,
+    endpoints: &[EndpointObservation],
+    map: &dyn Fn(u16) -> u16,
+) {
+    let smtp_port = map(25);
     let mx_names: Vec<String> = obs.mx.hosts.iter().map(|h| h.name.clone()).collect();
     let is_mx =
         |e: &EndpointObservation| mx_names.contains(&e.target) && e.address.port() == smtp_port;
@@ -304,23 +324,10 @@ pub fn attach_scan(obs: &mut DomainObservation, endpoints: &[EndpointObservation
         if d.records.is_empty() {
             continue;
         }
-        let wanted_role = match d.port {
-            25 => Some(ServiceRole::Smtp),
-            465 => Some(ServiceRole::Submissions),
-            587 => Some(ServiceRole::Submission),
-            _ => None,
-        };
+        let port = map(d.port);
         d.matches = endpoints
             .iter()
-            .filter(|e| e.target == d.host)
-            .filter(|e| {
-                if d.port == 25 {
-                    e.address.port() == smtp_port
-                } else {
-                    e.address.port() == d.port
-                        || (e.role == wanted_role && e.address.port() != smtp_port)
-                }
-            })
+            .filter(|e| e.target == d.host && e.address.port() == port)
             .map(|e| {
                 let chain = handshake(e).and_then(chain_der);
                 dane::check_endpoint(&d.records, e.address, chain.as_deref())

@@ -17,6 +17,7 @@
 //! | `plain.test` | no | MX `mx.plain.test` (127.0.0.3, no PTR), two SPF records, TLSA in an unsigned zone, no DMARC |
 //! | `bogus.test` | expired signatures | MX and SPF that a validator must refuse |
 //! | `nomail.test` | yes | null MX, `v=spf1 -all`, DMARC reject |
+//! | `multi.test` | yes | MX `mx.multi.test` on 127.0.0.1 (Postfix) and 127.0.0.9 (nothing) |
 //! | `lame.example` | — | outside the anchor; Unbound is told Knot serves it, Knot refuses: SERVFAIL |
 //! | `127.in-addr.arpa` | no | PTR 127.0.0.1 → `mx.mail.test` |
 //!

@@ -14,12 +14,13 @@ use x509_parser::prelude::FromDer as _;
 use crate::MailServers;
 
 /// Zones Knot serves, and their files.
-pub const SERVED: [(&str, &str); 7] = [
+pub const SERVED: [(&str, &str); 8] = [
     ("test.", "test.zone.signed"),
     ("mail.test.", "mail.test.zone.signed"),
     ("weak.test.", "weak.test.zone.signed"),
     ("nomail.test.", "nomail.test.zone.signed"),
     ("bogus.test.", "bogus.test.zone.signed"),
+    ("multi.test.", "multi.test.zone.signed"),
     ("plain.test.", "plain.test.zone"),
     ("127.in-addr.arpa.", "127.zone"),
 ];
@@ -40,13 +41,14 @@ pub fn build(dir: &Path, servers: &MailServers) -> anyhow::Result<PathBuf> {
         ("weak.test.", weak_zone(&dkim), false),
         ("nomail.test.", nomail_zone(), false),
         ("bogus.test.", bogus_zone(), true),
+        ("multi.test.", multi_zone(), false),
     ] {
         let ksk = sign(&zones, &keys, zone, &text, expired)?;
         ds.push_str(&std::fs::read_to_string(keys.join(format!("{ksk}.ds")))?);
     }
     let top = format!(
         "$ORIGIN test.\n{HEAD}ns IN A 127.0.0.1\n\
-         mail NS ns.test.\nweak NS ns.test.\nnomail NS ns.test.\nbogus NS ns.test.\nplain NS ns.test.\n{ds}"
+         mail NS ns.test.\nweak NS ns.test.\nnomail NS ns.test.\nbogus NS ns.test.\nmulti NS ns.test.\nplain NS ns.test.\n{ds}"
     );
     let (test_ksk, test_zsk) = sign_keys(&zones, &keys, "test.", &top, false)?;
     std::fs::write(zones.join("plain.test.zone"), plain_zone())?;
@@ -200,10 +202,11 @@ fn mail_zone(s: &MailServers, dkim: &DkimKeys) -> anyhow::Result<String> {
     let mut tlsa = String::new();
     for leaf in &s.mx_leaf_pems {
         let der = first_cert(leaf)?;
-        tlsa.push_str(&format!(
-            "_25._tcp.mx IN TLSA 3 1 1 {}\n",
-            spki_sha256(&der)?
-        ));
+        let hash = spki_sha256(&der)?;
+        tlsa.push_str(&format!("_25._tcp.mx IN TLSA 3 1 1 {hash}\n"));
+        // DANE for the submissions SRV target too, at the port SRV names.
+        let port = s.submissions.port();
+        tlsa.push_str(&format!("_{port}._tcp IN TLSA 3 1 1 {hash}\n"));
     }
     let ca = first_cert(&s.mx_ca_pem)?;
     tlsa.push_str(&format!(
@@ -274,5 +277,14 @@ fn plain_zone() -> String {
          _mta-sts IN TXT \"v=STSv1; id=7\"\n\
          _25._tcp.mx IN TLSA 3 1 1 {}\n",
         "11".repeat(32)
+    )
+}
+
+/// One MX host on two addresses: the real Postfix on 127.0.0.1, nothing on
+/// 127.0.0.9.
+fn multi_zone() -> String {
+    format!(
+        "{HEAD}@ IN MX 10 mx.multi.test.\nmx IN A 127.0.0.1\nmx IN A 127.0.0.9\n\
+         @ IN TXT \"v=spf1 mx -all\"\n_dmarc IN TXT \"v=DMARC1; p=reject; rua=mailto:d@multi.test\"\n"
     )
 }
