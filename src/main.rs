@@ -5,8 +5,8 @@
 mod audit_cmd;
 mod cli;
 mod diff_cmd;
-mod history_cmd;
 mod dns_cmd;
+mod history_cmd;
 mod logs_cmd;
 mod policy_cmd;
 mod rules_cmd;
