@@ -205,6 +205,10 @@ fn servfail_is_not_nxdomain() {
     let fired = rules(&r);
     assert!(fired.contains(&"no-mx-record".to_owned()), "{fired:?}");
     assert!(fired.contains(&"spf-missing".to_owned()), "{fired:?}");
+    // DMARC falls back to the organizational domain (public suffix list).
+    assert_eq!(d.dmarc.organizational_domain, "mail.test");
+    assert_eq!(d.dmarc.found_at.as_deref(), Some("mail.test"));
+    assert!(!fired.contains(&"dmarc-missing".to_owned()), "{fired:?}");
 }
 
 #[test]
