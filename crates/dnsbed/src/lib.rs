@@ -119,6 +119,7 @@ impl DnsBed {
             &dir,
             "knotd",
             &["-c", &dir.join("knot.conf").display().to_string()],
+            false,
         )?);
         wait_tcp(authoritative, "knotd", &dir)?;
         std::fs::write(
@@ -129,6 +130,8 @@ impl DnsBed {
             &dir,
             "unbound",
             &["-d", "-c", &dir.join("unbound.conf").display().to_string()],
+            // Unbound stops last: its shell removes the bed's directory.
+            true,
         )?);
         wait_tcp(resolver, "unbound", &dir)?;
         let blackhole_socket = UdpSocket::bind("127.0.0.1:0")?;

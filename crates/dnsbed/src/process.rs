@@ -14,6 +14,7 @@ child=$!
 read _ignored
 kill "$child" 2>/dev/null
 wait "$child" 2>/dev/null
+if [ -n "${MW_DNSBED_RM:-}" ]; then rm -rf -- "$MW_DNSBED_RM"; fi
 "#;
 
 /// A running daemon; dropping it (or exiting) stops it.
@@ -23,8 +24,9 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Starts `tool args...` with its output in `<dir>/<tool>.log`.
-    pub fn spawn(dir: &Path, tool: &str, args: &[&str]) -> anyhow::Result<Guard> {
+    /// Starts `tool args...` with its output in `<dir>/<tool>.log`; with
+    /// `remove_dir`, the directory is removed once the daemon stopped.
+    pub fn spawn(dir: &Path, tool: &str, args: &[&str], remove_dir: bool) -> anyhow::Result<Guard> {
         let log = std::fs::File::create(dir.join(format!("{tool}.log")))?;
         let mut sh = Command::new("sh")
             .arg("-c")
@@ -33,6 +35,14 @@ impl Guard {
             .arg(tool)
             .args(args)
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "MW_DNSBED_RM",
+                if remove_dir {
+                    dir.as_os_str()
+                } else {
+                    "".as_ref()
+                },
+            )
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
