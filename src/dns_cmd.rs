@@ -266,7 +266,18 @@ pub async fn prepare(
             domains: Vec::new(),
         });
     }
-    let run = DomainRun::new(&args.dns, probing.tls.clone(), timeout)?;
+    let run = match DomainRun::new(&args.dns, probing.tls.clone(), timeout) {
+        Ok(run) => run,
+        // Without --domain nothing asked for DNS: scan the names as hosts,
+        // as before, and let resolution report what it finds.
+        Err(_) if !args.domain => {
+            return Ok(ScanDomains {
+                run: None,
+                domains: Vec::new(),
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let mut domains = Vec::new();
     for t in candidates {
         let mx = run
