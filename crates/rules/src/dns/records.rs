@@ -272,14 +272,13 @@ fn inconsistent(v: &DomainView<'_>) -> Vec<DomainHit> {
     }
     let mut out = Vec::new();
     for (host, list) in by_host {
-        if list.len() < 2 {
-            continue;
-        }
         let key = |t: &&mailwarden_model::MxTlsObservation| {
             (t.tls, t.version.clone(), t.leaf_sha256.clone())
         };
-        let first = key(&list[0]);
-        if list.iter().all(|t| key(t) == first) {
+        let Some(first) = list.first().map(key) else {
+            continue;
+        };
+        if list.len() < 2 || list.iter().all(|t| key(t) == first) {
             continue;
         }
         let lines: Vec<String> = list
