@@ -28,14 +28,16 @@ use hickory_resolver::net::dnssec::DnssecDnsHandle;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::xfer::FirstAnswer as _;
 use hickory_resolver::net::{DnsError, DnsHandle, NetError, RetryDnsHandle};
-use hickory_resolver::proto::dnssec::rdata::DNSSECRData;
-use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
-use hickory_resolver::proto::op::{
-    DnsRequest, DnsRequestOptions, DnsResponse, Edns, Message, Query, ResponseCode,
-};
+use hickory_resolver::proto::dnssec::TrustAnchors;
+use hickory_resolver::proto::op::{DnsRequest, DnsRequestOptions, Edns, Message, Query};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
 use mailwarden_model::{DnsLookup, DnsOutcome, DnssecMode, DnssecStatus, ResolverInfo};
+
+mod classify;
+
+pub(crate) use classify::presentation;
+use classify::{classify, lookup, typed, weakest};
 
 /// How to reach and trust DNS.
 #[derive(Debug, Clone)]
@@ -427,221 +429,6 @@ fn trust_anchors(path: &Path) -> Result<(TrustAnchors, Vec<Name>), ResolverError
     Ok((anchors, zones))
 }
 
-fn lookup(
-    name: &str,
-    rtype: RecordType,
-    outcome: DnsOutcome,
-    dnssec: DnssecStatus,
-    detail: Option<String>,
-) -> DnsLookup {
-    DnsLookup {
-        name: name.to_owned(),
-        rtype: rtype.to_string(),
-        outcome,
-        dnssec,
-        records: Vec::new(),
-        detail,
-    }
-}
-
-fn typed(records: &[Record], rtype: RecordType) -> impl Iterator<Item = &Record> {
-    records.iter().filter(move |r| r.record_type() == rtype)
-}
-
-/// Presentation format; TXT strings are joined (RFC 7208 §3.3) and unquoted.
-pub(crate) fn presentation(data: &RData) -> String {
-    match data {
-        RData::TXT(txt) => txt_text(txt),
-        other => other.to_string(),
-    }
-}
-
-/// The character-strings of a TXT record joined, invalid UTF-8 replaced.
-pub(crate) fn txt_text(txt: &hickory_resolver::proto::rr::rdata::TXT) -> String {
-    let bytes: Vec<u8> = txt
-        .txt_data
-        .iter()
-        .flat_map(|s| s.iter().copied())
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn status_of(proof: Proof) -> DnssecStatus {
-    match proof {
-        Proof::Secure => DnssecStatus::Secure,
-        Proof::Insecure => DnssecStatus::Insecure,
-        Proof::Bogus => DnssecStatus::Bogus,
-        _ => DnssecStatus::Indeterminate,
-    }
-}
-
-/// The status of a set of records: the weakest proof among them.
-fn weakest(records: &[&Record]) -> DnssecStatus {
-    let proofs: Vec<Proof> = records.iter().map(|r| r.proof).collect();
-    if proofs.contains(&Proof::Bogus) {
-        DnssecStatus::Bogus
-    } else if proofs.contains(&Proof::Indeterminate) {
-        DnssecStatus::Indeterminate
-    } else if proofs.contains(&Proof::Insecure) {
-        DnssecStatus::Insecure
-    } else if proofs.is_empty() {
-        DnssecStatus::Indeterminate
-    } else {
-        DnssecStatus::Secure
-    }
-}
-
-/// A negative answer's status from its authority section: signed NSEC or
-/// NSEC3 records prove the denial.
-fn denial_status(authorities: &[Record], validating: bool) -> DnssecStatus {
-    let denials: Vec<&Record> = authorities
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.data,
-                RData::DNSSEC(DNSSECRData::NSEC(_)) | RData::DNSSEC(DNSSECRData::NSEC3(_))
-            )
-        })
-        .collect();
-    if denials.is_empty() {
-        return DnssecStatus::Insecure;
-    }
-    if validating {
-        weakest(&denials)
-    } else {
-        // The upstream validated it, or it would have answered SERVFAIL.
-        DnssecStatus::Secure
-    }
-}
-
-fn classify(
-    display: &str,
-    rtype: RecordType,
-    result: Result<DnsResponse, NetError>,
-    validating: bool,
-) -> Answer {
-    let failed = |outcome, detail: String| Answer {
-        lookup: lookup(
-            display,
-            rtype,
-            outcome,
-            DnssecStatus::Indeterminate,
-            Some(detail),
-        ),
-        data: Vec::new(),
-    };
-    match result {
-        Ok(response) => positive(display, rtype, &response, validating),
-        Err(NetError::Dns(DnsError::NoRecordsFound(nr))) => {
-            let outcome = if nr.response_code == ResponseCode::NXDomain {
-                DnsOutcome::Nxdomain
-            } else {
-                DnsOutcome::Nodata
-            };
-            let authorities: Vec<Record> = nr
-                .authorities
-                .as_deref()
-                .map(<[Record]>::to_vec)
-                .unwrap_or_default();
-            let dnssec = denial_status(&authorities, validating);
-            Answer {
-                lookup: lookup(display, rtype, outcome, dnssec, None),
-                data: Vec::new(),
-            }
-        }
-        Err(NetError::Dns(DnsError::Nsec {
-            response, proof, ..
-        })) => {
-            let outcome = if response.response_code == ResponseCode::NXDomain {
-                DnsOutcome::Nxdomain
-            } else {
-                DnsOutcome::Nodata
-            };
-            Answer {
-                lookup: lookup(
-                    display,
-                    rtype,
-                    outcome,
-                    status_of(proof),
-                    Some(format!("denial of existence: {proof}")),
-                ),
-                data: Vec::new(),
-            }
-        }
-        Err(NetError::Dns(DnsError::DnssecBogus)) => Answer {
-            lookup: lookup(
-                display,
-                rtype,
-                DnsOutcome::Answer,
-                DnssecStatus::Bogus,
-                Some("DNSSEC validation fails".to_owned()),
-            ),
-            data: Vec::new(),
-        },
-        Err(NetError::Dns(DnsError::ResponseCode(code))) => {
-            let outcome = match code {
-                ResponseCode::ServFail => DnsOutcome::Servfail,
-                ResponseCode::Refused => DnsOutcome::Refused,
-                ResponseCode::NXDomain => DnsOutcome::Nxdomain,
-                _ => DnsOutcome::Error,
-            };
-            failed(outcome, format!("response code {code}"))
-        }
-        Err(NetError::Timeout) => failed(DnsOutcome::Timeout, "no answer in time".to_owned()),
-        Err(other) => {
-            let text = other.to_string();
-            let outcome = if text.contains("timed out") || text.contains("timeout") {
-                DnsOutcome::Timeout
-            } else {
-                DnsOutcome::Error
-            };
-            failed(outcome, text)
-        }
-    }
-}
-
-fn positive(display: &str, rtype: RecordType, response: &DnsResponse, validating: bool) -> Answer {
-    let records: Vec<&Record> = typed(&response.answers, rtype).collect();
-    let code = response.response_code;
-    if records.is_empty() {
-        let outcome = match code {
-            ResponseCode::NXDomain => DnsOutcome::Nxdomain,
-            ResponseCode::NoError => DnsOutcome::Nodata,
-            ResponseCode::ServFail => DnsOutcome::Servfail,
-            ResponseCode::Refused => DnsOutcome::Refused,
-            _ => DnsOutcome::Error,
-        };
-        let dnssec = if outcome.is_negative() {
-            if !validating && response.authentic_data {
-                DnssecStatus::Secure
-            } else {
-                denial_status(&response.authorities, validating)
-            }
-        } else {
-            DnssecStatus::Indeterminate
-        };
-        return Answer {
-            lookup: lookup(display, rtype, outcome, dnssec, None),
-            data: Vec::new(),
-        };
-    }
-    let dnssec = if validating {
-        weakest(&records)
-    } else if response.authentic_data {
-        DnssecStatus::Secure
-    } else {
-        DnssecStatus::Insecure
-    };
-    let mut out = lookup(display, rtype, DnsOutcome::Answer, dnssec, None);
-    out.records = records.iter().map(|r| presentation(&r.data)).collect();
-    let data = if dnssec == DnssecStatus::Bogus {
-        Vec::new()
-    } else {
-        records.iter().map(|r| r.data.clone()).collect()
-    };
-    Answer { lookup: out, data }
-}
-
 /// The A and AAAA addresses of `host`, with both lookups.
 pub async fn addresses(resolver: &Resolver, host: &str) -> (Vec<DnsLookup>, Vec<IpAddr>) {
     let (a, aaaa) = futures::join!(
@@ -664,6 +451,8 @@ pub async fn addresses(resolver: &Resolver, host: &str) -> (Vec<DnsLookup>, Vec<
 
 #[cfg(test)]
 mod tests {
+    use hickory_resolver::proto::dnssec::Proof;
+
     use super::*;
 
     #[test]
