@@ -50,6 +50,10 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub probe: ProbeArgs,
 
+    /// DNS options for the policy's `[dns] domains`.
+    #[command(flatten)]
+    pub dns: crate::dns_cmd::DnsOptions,
+
     /// Where and how to report.
     #[command(flatten)]
     pub report: ReportArgs,
@@ -61,7 +65,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Some(path) => stored(path)?,
         None => scan_declared(&args, &policy)?,
     };
-    let ctx = AssessContext::new(report.started_at).with_policy(policy.clone());
+    let ctx = AssessContext::new(report.started_at)
+        .with_policy(policy.clone())
+        .with_domains(report.domains.clone());
     let Judgement {
         assessment,
         suppressed,
@@ -80,6 +86,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if args.report.format == Format::Text {
         text = format!("{}{text}", header(&args, &policy, &suppressed));
     }
+    let text = crate::dns_cmd::with_dns_section(&args.report, &report, text);
     scan::emit(&args.report, &text)?;
     stored?;
     Ok(code)
@@ -132,7 +139,9 @@ pub(crate) fn scan_declared(args: &AuditArgs, policy: &Policy) -> anyhow::Result
             }
             plan.push(plan_host(host, &ports, policy, args.name.as_deref()));
         }
-        Ok(scan::probe(&probing, plan, args.name.clone(), args.report.quiet).await)
+        let mut report = scan::probe(&probing, plan, args.name.clone(), args.report.quiet).await;
+        crate::dns_cmd::observe_declared(&args.dns, &policy.dns, &probing, &mut report).await?;
+        Ok(report)
     })
 }
 

@@ -26,17 +26,19 @@ use crate::scan::{Probing, emit, exit_code, render};
 mod text;
 
 /// Who decides the DNSSEC status of answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum DnssecChoice {
     /// mailwarden validates signatures itself, from the trust anchor.
+    #[default]
     Validate,
     /// The resolver validates: its AD bit means secure (use with a trusted
     /// validating resolver on the path, e.g. a local Unbound).
     Upstream,
 }
 
-/// DNS options shared by `dns`, `spf` and `scan`.
-#[derive(Debug, Clone, Args)]
+/// DNS options shared by `dns`, `spf`, `scan` and `audit`; the default is
+/// the system resolver, validating from the root anchor.
+#[derive(Debug, Clone, Default, Args)]
 pub struct DnsOptions {
     /// Name server to ask, as ADDR:PORT (default: the system's, from /etc/resolv.conf).
     #[arg(long, value_name = "ADDR:PORT")]
@@ -364,4 +366,31 @@ pub async fn scan_domains(
         report.domains.push(obs);
     }
     report.finished_at = jiff::Timestamp::now();
+}
+
+/// `audit`: observes the policy's `[dns] domains` (DKIM selectors from the
+/// policy and `--dkim-selector`), checks DANE and MTA-STS against the
+/// endpoints the audit scanned, and adds them to `report`.
+pub async fn observe_declared(
+    opts: &DnsOptions,
+    declared: &mailwarden_policy::Dns,
+    probing: &Probing,
+    report: &mut ScanReport,
+) -> anyhow::Result<()> {
+    if declared.domains.is_empty() {
+        return Ok(());
+    }
+    let mut opts = opts.clone();
+    for s in &declared.dkim_selectors {
+        if !opts.dkim_selectors.contains(s) {
+            opts.dkim_selectors.push(s.clone());
+        }
+    }
+    let run = DomainRun::new(&opts, probing.tls.clone(), probing.config.timeout)?;
+    for d in &declared.domains {
+        let mut obs = run.observe(d).await;
+        mailwarden_dns::attach_scan(&mut obs, &report.endpoints, &|p| run.ports.map(p));
+        report.domains.push(obs);
+    }
+    Ok(())
 }

@@ -308,6 +308,7 @@ fn audit_args(args: &WatchArgs) -> AuditArgs {
         sweep_concurrency: args.sweep_concurrency,
         name: args.name.clone(),
         probe: args.probe.clone(),
+        dns: crate::dns_cmd::DnsOptions::default(),
         report: ReportArgs {
             format: Format::Json,
             output: None,
