@@ -122,3 +122,62 @@ fn tls_off_leaves_the_enumeration_out_and_text_shows_a_summary() {
     assert!(out.contains(&port), "{out}");
     assert!(out.contains("MW-TLS-010"), "{out}");
 }
+
+#[test]
+fn exim_weak_rc4_and_3des_carry_the_severity_of_their_context() {
+    // The same Exim, judged as an MX (RFC 7435: anything beats plaintext) and as submission.
+    let mx = scan_json(&[("exim-weak", "smtp")], &["--tls", "full"]);
+    assert_eq!(severity(&mx, "exim-weak", "rc4-suites-accepted"), Some(Severity::Low));
+    assert_eq!(severity(&mx, "exim-weak", "3des-suites-accepted"), Some(Severity::Low));
+    assert_eq!(severity(&mx, "exim-weak", "tls10-accepted"), Some(Severity::Low));
+    assert_eq!(severity(&mx, "exim-weak", "tls11-accepted"), Some(Severity::Low));
+    let scan = tls_scan(&mx, "exim-weak");
+    let tls12: Vec<String> = scan.version(TlsVersion::TLS12).unwrap().suites.iter().map(|s| s.id.to_string()).collect();
+    assert!(tls12.iter().any(|s| s == "TLS_RSA_WITH_RC4_128_SHA"), "{tls12:?}");
+    assert!(tls12.iter().any(|s| s == "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"), "{tls12:?}");
+    let submission = scan_json(&[("exim-weak", "submission")], &["--tls", "quick"]);
+    assert_eq!(severity(&submission, "exim-weak", "rc4-suites-accepted"), Some(Severity::High));
+    assert_eq!(severity(&submission, "exim-weak", "3des-suites-accepted"), Some(Severity::Medium));
+    assert_eq!(severity(&submission, "exim-weak", "tls10-accepted"), Some(Severity::Medium));
+    // Nothing of the sort on a default Exim.
+    let default = scan_json(&[("exim-mx", "submission")], &["--tls", "quick"]);
+    assert_eq!(severity(&default, "exim-mx", "rc4-suites-accepted"), None);
+    assert_eq!(severity(&default, "exim-mx", "3des-suites-accepted"), None);
+}
+
+#[test]
+fn a_default_exim_is_scanned_in_full_without_421() {
+    let r = scan_json(&[("exim-mx", "smtp")], &["--tls", "full"]);
+    let obs = r.endpoints.iter().find(|e| e.address == testbed().endpoint("exim-mx")).unwrap();
+    assert!(obs.throttling.is_empty(), "{:#?}", obs.throttling);
+    let scan = tls_scan(&r, "exim-mx");
+    assert_eq!(scan.connections, scan.probes, "no connection refused and retried");
+    for (v, n) in [(TlsVersion::TLS10, 8), (TlsVersion::TLS11, 8), (TlsVersion::TLS12, 25), (TlsVersion::TLS13, 4)] {
+        let version = scan.version(v).unwrap();
+        assert_eq!(version.status, SupportStatus::Accepted, "{v}");
+        assert_eq!(version.suites.len(), n, "{v}");
+    }
+}
+
+#[test]
+fn tls13_only_cbc_only_and_dhe_1024_submission_ports() {
+    let r = scan_json(
+        &[("smtp-tls13-only", "submission"), ("smtp-cbc-only", "submission"), ("smtp-dhe-1024", "submission")],
+        &["--tls", "full"],
+    );
+    // TLS 1.3 only: no TLS 1.2 is a finding (RFC 9325 requires 1.2), nothing older is.
+    assert_eq!(severity(&r, "smtp-tls13-only", "tls12-not-supported"), Some(Severity::Medium));
+    let f = findings_at(&r, "smtp-tls13-only").into_iter().find(|f| f.rule == "tls12-not-supported").unwrap();
+    assert!(f.summary.contains("only TLSv1.3"), "{}", f.summary);
+    for rule in ["tls13-not-supported", "tls10-accepted", "tls11-accepted", "suites-without-forward-secrecy"] {
+        assert_eq!(severity(&r, "smtp-tls13-only", rule), None, "{rule}");
+    }
+    // CBC only, with static RSA: no forward secrecy on a client port; no TLS 1.3.
+    assert_eq!(severity(&r, "smtp-cbc-only", "suites-without-forward-secrecy"), Some(Severity::Low));
+    assert_eq!(severity(&r, "smtp-cbc-only", "tls13-not-supported"), Some(Severity::Low));
+    assert_eq!(severity(&r, "smtp-cbc-only", "tls12-not-supported"), None);
+    // DHE with a 1024-bit group.
+    assert_eq!(severity(&r, "smtp-dhe-1024", "weak-dh-group"), Some(Severity::Medium));
+    let scan = tls_scan(&r, "smtp-dhe-1024");
+    assert!(scan.version(TlsVersion::TLS12).unwrap().suites.iter().all(|s| s.dh_bits == Some(1024)));
+}
