@@ -89,7 +89,7 @@ pub(crate) async fn attach(prober: &Prober, spec: &EndpointSpec, obs: &mut Endpo
 /// for the server, so without this 50 probes a second fill Exim's slots
 /// and the rest get `421 Too many concurrent SMTP connections`. The margin
 /// covers the child's logging, exit and reaping on a busy machine.
-pub(crate) const EXIM_HOLD: std::time::Duration = std::time::Duration::from_millis(650);
+pub(crate) const EXIM_HOLD: std::time::Duration = std::time::Duration::from_millis(550);
 
 /// How long the server is known to keep a session busy after a failed
 /// handshake, from the software its greeting names (only Exim, so far).
