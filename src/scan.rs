@@ -115,7 +115,6 @@ impl Probing {
                 per_host_concurrency: args.per_host,
                 per_host_interval,
                 connect_timeout: timeout,
-                ..ConnectPolicy::default()
             },
             tls_scan: args.tls.scan_mode(),
             ..ProbeConfig::default()
