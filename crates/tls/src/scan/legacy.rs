@@ -224,21 +224,9 @@ pub(crate) struct SuitesTask {
     offered: Vec<u16>,
     resumed: u8,
     done: bool,
-    /// A lane split off another task (never split by family again).
+    /// A lane split off another task (never split again).
     lane: bool,
-    /// How often this lane may still halve itself.
-    halvings: u8,
-    /// Suites found since this lane started or last halved.
-    found: u8,
 }
-
-/// How often a lane that keeps finding suites halves what it has left
-/// (into a new lane), along one line of descent: a family of 15 accepted
-/// suites is then asked in four chains of about 4.
-const HALVINGS: u8 = 1;
-
-/// A lane halves after finding this many suites.
-const HALVE_AFTER: u8 = 3;
 
 impl SuitesTask {
     pub(crate) fn new(version: TlsVersion, remaining: Vec<u16>) -> Self {
@@ -250,15 +238,12 @@ impl SuitesTask {
             resumed: 0,
             done: false,
             lane: false,
-            halvings: 0,
-            found: 0,
         }
     }
 
-    fn lane(version: TlsVersion, suites: Vec<u16>, halvings: u8) -> Self {
+    fn lane(version: TlsVersion, suites: Vec<u16>) -> Self {
         SuitesTask {
             lane: true,
-            halvings,
             ..SuitesTask::new(version, suites)
         }
     }
@@ -290,22 +275,10 @@ impl SuitesTask {
             && ctx.facts.highest_legacy() == Some(self.version)
         {
             self.lane = true;
-            self.halvings = HALVINGS;
-            self.found = 0;
             for suites in pending.split_lanes() {
-                let task = SuitesTask::lane(self.version, suites, HALVINGS).opened(ctx);
+                let task = SuitesTask::lane(self.version, suites).opened(ctx);
                 ctx.spawn.push(task);
             }
-        }
-        if self.lane
-            && self.halvings > 0
-            && self.found >= HALVE_AFTER
-            && let Some(half) = pending.split_half()
-        {
-            self.halvings -= 1;
-            self.found = 0;
-            let task = SuitesTask::lane(self.version, half, self.halvings).opened(ctx);
-            ctx.spawn.push(task);
         }
         let Some(offer) = pending.current() else {
             self.complete(ctx);
@@ -346,7 +319,6 @@ impl SuitesTask {
                 ctx.facts
                     .observe_legacy(hello, flight, self.version > TlsVersion::SSL3);
                 pending.chose(c);
-                self.found = self.found.saturating_add(1);
                 ask_curves(self.version, ctx);
                 if ctx.facts.suites(self.version).len() == 2 {
                     // Whether the server has an order of its own decides

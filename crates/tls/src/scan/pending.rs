@@ -69,24 +69,6 @@ impl Pending {
         lanes.collect()
     }
 
-    /// Halves the one group left (every other suite, so that likely and
-    /// unlikely ones are shared alike): keeps one half, returns the other.
-    /// Nothing happens after a split by family, with more than one group,
-    /// or with fewer than four suites left.
-    pub(crate) fn split_half(&mut self) -> Option<Vec<u16>> {
-        if self.split || self.groups.len() != 1 {
-            return None;
-        }
-        let group = self.groups.front_mut()?;
-        if group.len() < 4 {
-            return None;
-        }
-        let give: Vec<u16> = group.iter().skip(1).step_by(2).copied().collect();
-        let keep: Vec<u16> = group.iter().step_by(2).copied().collect();
-        *group = keep;
-        Some(give)
-    }
-
     /// The server chose `code`: it is settled.
     pub(crate) fn chose(&mut self, code: u16) {
         for g in &mut self.groups {
