@@ -38,6 +38,12 @@ struct Probe<'a> {
     spec: &'a EndpointSpec,
     connections: u32,
     throttling: Vec<ThrottleEvent>,
+    /// Starts the TLS enumeration as soon as STARTTLS is accepted, while
+    /// the modern handshake goes on (see [`crate::tls_scan::early`]).
+    early_tls: Option<tokio::sync::oneshot::Sender<crate::tls_scan::EarlyStart>>,
+    /// What the greeting says about how long the server holds a failed
+    /// handshake's session.
+    hold: Option<Duration>,
 }
 
 /// How a plaintext connection opened.
@@ -56,11 +62,14 @@ impl Prober {
     /// Probes one endpoint. Never fails: the observation says what happened.
     pub async fn probe(&self, spec: &EndpointSpec) -> EndpointObservation {
         let started = std::time::Instant::now();
+        let (early_tx, early_rx) = tokio::sync::oneshot::channel();
         let mut probe = Probe {
             prober: self,
             spec,
             connections: 0,
             throttling: Vec::new(),
+            early_tls: Some(early_tx),
+            hold: None,
         };
         let mut obs = EndpointObservation {
             target: spec.target.clone(),
@@ -77,14 +86,19 @@ impl Prober {
             connections: 0,
             duration_ms: 0,
         };
-        if spec.role.is_some_and(ServiceRole::implicit_tls) {
-            probe.tls_first(&mut obs).await;
-        } else {
-            probe.plaintext_first(&mut obs).await;
-        }
+        let foundation = async {
+            if spec.role.is_some_and(ServiceRole::implicit_tls) {
+                probe.tls_first(&mut obs).await;
+            } else {
+                probe.plaintext_first(&mut obs).await;
+            }
+            // No STARTTLS: the early enumeration ends without a probe.
+            probe.early_tls = None;
+        };
+        let ((), early) = tokio::join!(foundation, crate::tls_scan::early(self, spec, early_rx));
         obs.connections = probe.connections;
         obs.throttling = probe.throttling;
-        crate::tls_scan::attach(self, spec, &mut obs).await;
+        crate::tls_scan::attach(self, spec, &mut obs, early).await;
         obs.duration_ms = started.elapsed().as_millis() as u64;
         obs
     }
@@ -353,6 +367,7 @@ impl Probe<'_> {
             }
         };
         let starttls_offered = caps.starttls;
+        self.hold = crate::tls_scan::hold_after_failed_handshake(&greeting.lines);
         session.capabilities = Attempt::completed(caps);
         session.enforcement = protocol::enforcement(&mut conn, protocol, self.spec.role).await;
         if !starttls_offered {
@@ -422,6 +437,14 @@ impl Probe<'_> {
             protocol::quit(&mut conn, protocol).await;
             return Attempt::completed(exchange);
         }
+        if let Some(tx) = self.early_tls.take() {
+            let start = crate::tls_scan::EarlyStart {
+                path: crate::tls_scan::TlsPath::StartTls(protocol),
+                hold: self.hold,
+            };
+            // The receiver is gone only when no enumeration was asked for.
+            let _ = tx.send(start);
+        }
         let (link, early) = conn.into_parts();
         if !early.is_empty() {
             // Bytes after "go ahead" and before any ClientHello: the server is not
@@ -436,6 +459,7 @@ impl Probe<'_> {
             exchange.handshake = Attempt::completed(handshake_failed_early(failure));
             return Attempt::completed(exchange);
         }
+        self.prober.rng_ready().await;
         let (tls, mut hs) = handshake::modern(
             link,
             &self.spec.check_name,
@@ -525,6 +549,7 @@ impl Probe<'_> {
     ) -> Result<(ImplicitTlsSession, Option<Protocol>, Option<Vec<Line>>), Failure> {
         let conn = self.connect().await?;
         let (link, _) = conn.into_parts();
+        self.prober.rng_ready().await;
         let (tls, mut hs) = handshake::modern(
             link,
             &self.spec.check_name,

@@ -75,16 +75,43 @@ pub struct Prober {
     config: ProbeConfig,
     connector: Connector,
     tls: TlsSettings,
+    /// True once aws-lc's random generator is seeded.
+    rng_ready: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Prober {
     /// A prober; `tls` carries the trust anchors certificates are validated against.
+    ///
+    /// Seeds aws-lc's random generator on a thread of its own at once: its
+    /// first use costs about 30 ms of CPU (jitter entropy), which would
+    /// otherwise stall the first modern handshake and, with it, the TLS
+    /// enumeration that runs alongside (see [`Prober::rng_ready`]).
     pub fn new(config: ProbeConfig, tls: TlsSettings) -> Self {
+        let (ready, rng_ready) = tokio::sync::watch::channel(false);
+        let seeded = std::thread::Builder::new()
+            .name("mailwarden-rng-seed".into())
+            .spawn(move || {
+                let random = rustls::crypto::aws_lc_rs::default_provider().secure_random;
+                let _ = random.fill(&mut [0u8; 1]);
+                let _ = ready.send(true);
+            });
+        if seeded.is_err() {
+            // No thread: the first handshake seeds it, as it would anyway
+            // (the sender is gone, so nobody waits).
+        }
         Prober {
             connector: Connector::new(config.connect),
             config,
             tls,
+            rng_ready,
         }
+    }
+
+    /// Waits (without blocking the task) until aws-lc's random generator is
+    /// seeded, so that a handshake never stalls the futures polled with it.
+    pub(crate) async fn rng_ready(&self) {
+        let mut ready = self.rng_ready.clone();
+        let _ = ready.wait_for(|seeded| *seeded).await;
     }
 
     /// The configuration.

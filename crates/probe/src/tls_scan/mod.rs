@@ -18,8 +18,10 @@ mod exchange;
 
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
+use std::time::Duration;
+
 use mailwarden_model::{
-    Attempt, EndpointObservation, FailureKind, PortState, SupportStatus, ThrottleEvent,
+    Attempt, EndpointObservation, FailureKind, Line, PortState, SupportStatus, ThrottleEvent,
     TlsHandshake, TlsScan, TlsScanMode, TlsVersion,
 };
 use mailwarden_tls::scan::{Planner, ScanConfig};
@@ -28,30 +30,98 @@ use crate::{EndpointSpec, Prober};
 
 pub(crate) use exchange::TlsPath;
 
+/// The go-ahead for an early enumeration: STARTTLS was accepted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EarlyStart {
+    /// How TLS starts.
+    pub path: TlsPath,
+    /// What the greeting says about the server's hold after a failed
+    /// handshake ([`hold_after_failed_handshake`]).
+    pub hold: Option<Duration>,
+}
+
+/// An enumeration that ran alongside the endpoint's own dialog.
+pub(crate) struct EarlyScan {
+    path: TlsPath,
+    scan: TlsScan,
+    throttling: Vec<ThrottleEvent>,
+}
+
+/// Starts the enumeration as soon as the dialog says STARTTLS was
+/// accepted, while the modern handshake (whose first use of aws-lc's
+/// random generator costs 30 ms of jitter-entropy seeding), the
+/// capabilities over TLS and QUIT go on. `None` when the enumeration is
+/// off or STARTTLS never came (the sender was dropped): [`attach`] then
+/// decides alone.
+pub(crate) async fn early(
+    prober: &Prober,
+    spec: &EndpointSpec,
+    go: tokio::sync::oneshot::Receiver<EarlyStart>,
+) -> Option<EarlyScan> {
+    let mode = prober.config.tls_scan?;
+    let start = go.await.ok()?;
+    if let Some(hold) = start.hold {
+        prober.connector.hold_after_close(spec.address.ip(), hold);
+    }
+    let (scan, throttling) = run(prober, spec, start.path, mode, start.hold.is_none()).await;
+    Some(EarlyScan {
+        path: start.path,
+        scan,
+        throttling,
+    })
+}
+
 /// Runs the enumeration when the prober is configured for it and the
-/// endpoint's dialog reached TLS, and records it in `obs`: the scan, its
-/// connections (added to `obs.connections`) and any throttling.
-pub(crate) async fn attach(prober: &Prober, spec: &EndpointSpec, obs: &mut EndpointObservation) {
+/// endpoint's dialog reached TLS (or takes the one that ran `early`), and
+/// records it in `obs`: the scan, its connections (added to
+/// `obs.connections`) and any throttling.
+pub(crate) async fn attach(
+    prober: &Prober,
+    spec: &EndpointSpec,
+    obs: &mut EndpointObservation,
+    early: Option<EarlyScan>,
+) {
     let Some(mode) = prober.config.tls_scan else {
         return;
+    };
+    let path = path_of(obs).filter(|_| obs.state == PortState::Open);
+    let early = match early {
+        Some(e) if Some(e.path) == path => Some(e),
+        Some(e) => {
+            // The dialog ended elsewhere than the go-ahead said: the
+            // connections were made all the same.
+            obs.connections += e.scan.connections;
+            obs.throttling.extend(e.throttling);
+            None
+        }
+        None => None,
     };
     if obs.state != PortState::Open {
         return;
     }
-    let Some(path) = path_of(obs) else {
+    let Some(path) = path else {
         obs.tls_scan = Some(Attempt::skipped(
             "no TLS to enumerate: neither STARTTLS nor implicit TLS reached a TLS answer",
         ));
         return;
     };
-    let hold = hold_after_failed_handshake(obs);
-    if let Some(hold) = hold {
-        prober.connector.hold_after_close(spec.address.ip(), hold);
-    }
-    // A server that keeps every probe's slot for a while is limited by
-    // how many probes there are, not by how long they wait for each
-    // other: no lanes (they cost a refusal each).
-    let (mut scan, throttling) = run(prober, spec, path, mode, hold.is_none()).await;
+    let (mut scan, throttling) = match early {
+        Some(e) => (e.scan, e.throttling),
+        None => {
+            let hold = obs
+                .plaintext
+                .as_ref()
+                .and_then(|pt| pt.greeting.value())
+                .and_then(|g| hold_after_failed_handshake(g));
+            if let Some(hold) = hold {
+                prober.connector.hold_after_close(spec.address.ip(), hold);
+            }
+            // A server that keeps every probe's slot for a while is limited
+            // by how many probes there are, not by how long they wait for
+            // each other: no lanes (they cost a refusal each).
+            run(prober, spec, path, mode, hold.is_none()).await
+        }
+    };
     if let Some((version, suite)) = completed_handshake(obs) {
         scan.mark_completed_handshake(version, suite);
     }
@@ -89,13 +159,11 @@ pub(crate) async fn attach(prober: &Prober, spec: &EndpointSpec, obs: &mut Endpo
 /// for the server, so without this 50 probes a second fill Exim's slots
 /// and the rest get `421 Too many concurrent SMTP connections`. The margin
 /// covers the child's logging, exit and reaping on a busy machine.
-pub(crate) const EXIM_HOLD: std::time::Duration = std::time::Duration::from_millis(550);
+pub(crate) const EXIM_HOLD: Duration = Duration::from_millis(550);
 
 /// How long the server is known to keep a session busy after a failed
 /// handshake, from the software its greeting names (only Exim, so far).
-fn hold_after_failed_handshake(obs: &EndpointObservation) -> Option<std::time::Duration> {
-    let pt = obs.plaintext.as_ref()?;
-    let greeting = pt.greeting.value()?;
+pub(crate) fn hold_after_failed_handshake(greeting: &[Line]) -> Option<Duration> {
     let exim = greeting.iter().any(|l| {
         l.text()
             .split_whitespace()
