@@ -24,7 +24,11 @@ pub fn ports(entries: &[(&str, &str)]) -> (String, String) {
             None => ip = Some(addr.ip()),
             Some(i) => assert_eq!(i, addr.ip(), "{name} is on another address"),
         }
-        list.push(if role.is_empty() { addr.port().to_string() } else { format!("{}/{role}", addr.port()) });
+        list.push(if role.is_empty() {
+            addr.port().to_string()
+        } else {
+            format!("{}/{role}", addr.port())
+        });
     }
     (ip.unwrap().to_string(), list.join(","))
 }
@@ -49,7 +53,18 @@ pub fn mailwarden(args: &[&str]) -> (i32, String, String) {
 pub fn scan_json(entries: &[(&str, &str)], extra: &[&str]) -> ScanReport {
     let (ip, ports) = ports(entries);
     let ca = testbed().ca_file().display().to_string();
-    let mut args = vec!["scan", &ip, "--ports", &ports, "--name", "mail.test", "--format", "json", "--timeout", "5"];
+    let mut args = vec![
+        "scan",
+        &ip,
+        "--ports",
+        &ports,
+        "--name",
+        "mail.test",
+        "--format",
+        "json",
+        "--timeout",
+        "5",
+    ];
     if !extra.contains(&"--no-ca") {
         args.extend(["--ca-file", &ca]);
     }
@@ -66,12 +81,20 @@ pub fn scan_json(entries: &[(&str, &str)], extra: &[&str]) -> ScanReport {
 /// The findings on one test bed endpoint.
 pub fn findings_at<'a>(report: &'a ScanReport, name: &str) -> Vec<&'a Finding> {
     let addr = testbed().endpoint(name);
-    report.assessment.findings.iter().filter(|f| f.address == Some(addr)).collect()
+    report
+        .assessment
+        .findings
+        .iter()
+        .filter(|f| f.address == Some(addr))
+        .collect()
 }
 
 /// The rule names fired on one endpoint, sorted.
 pub fn rules_at(report: &ScanReport, name: &str) -> Vec<String> {
-    let mut v: Vec<String> = findings_at(report, name).iter().map(|f| f.rule.clone()).collect();
+    let mut v: Vec<String> = findings_at(report, name)
+        .iter()
+        .map(|f| f.rule.clone())
+        .collect();
     v.sort();
     v
 }

@@ -152,13 +152,18 @@ pub(crate) fn auth(obs: &EndpointObservation) -> String {
 pub(crate) fn banner(obs: &EndpointObservation) -> String {
     let implementation = [
         obs.plaintext.as_ref().and_then(|p| p.capabilities.value()),
-        obs.implicit_tls.as_ref().and_then(|i| i.capabilities.value()),
+        obs.implicit_tls
+            .as_ref()
+            .and_then(|i| i.capabilities.value()),
     ]
     .into_iter()
     .flatten()
     .find_map(|c| c.implementation.as_deref());
     if let Some(text) = implementation {
-        return truncate(&mailwarden_model::Line::from(text).to_string(), BANNER_CHARS);
+        return truncate(
+            &mailwarden_model::Line::from(text).to_string(),
+            BANNER_CHARS,
+        );
     }
     let plaintext = obs.plaintext.as_ref().and_then(|p| p.greeting.value());
     let implicit = obs.implicit_tls.as_ref().and_then(|i| i.greeting.value());
