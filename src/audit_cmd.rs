@@ -153,7 +153,11 @@ fn plan_host(host: &str, ports: &[u16], policy: &Policy, name: Option<&str>) -> 
     let mut names: Vec<&str> = policy
         .services
         .iter()
-        .filter(|s| s.hosts.iter().any(|h| mailwarden_policy::same_host(h, host)))
+        .filter(|s| {
+            s.hosts
+                .iter()
+                .any(|h| mailwarden_policy::same_host(h, host))
+        })
         .filter_map(|s| s.certificate_name.as_deref())
         .collect();
     names.dedup();

@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailwarden_model::{
-    Assessment, Attempt, DEFAULT_PORTS, SCHEMA_ID, ScanOptions, ScanReport, ServiceRole, TargetResult, ToolInfo,
+    Assessment, Attempt, DEFAULT_PORTS, SCHEMA_ID, ScanOptions, ScanReport, ServiceRole,
+    TargetResult, ToolInfo,
 };
 use mailwarden_probe::{ConnectPolicy, EndpointSpec, ProbeConfig, Prober, TlsSettings};
 
@@ -27,7 +28,10 @@ pub fn parse_ports(entries: &[String]) -> anyhow::Result<Vec<PortSpec>> {
     if entries.is_empty() {
         return Ok(DEFAULT_PORTS
             .iter()
-            .map(|&port| PortSpec { port, role: ServiceRole::for_port(port) })
+            .map(|&port| PortSpec {
+                port,
+                role: ServiceRole::for_port(port),
+            })
             .collect());
     }
     let mut out: Vec<PortSpec> = Vec::new();
@@ -45,7 +49,10 @@ pub fn parse_ports(entries: &[String]) -> anyhow::Result<Vec<PortSpec>> {
             None => ServiceRole::for_port(port),
             Some(r) => Some(ServiceRole::parse(r).with_context(|| {
                 let names: Vec<_> = ServiceRole::ALL.iter().map(|r| r.as_str()).collect();
-                format!("--ports: unknown role {r:?} in {entry:?}; roles: {}", names.join(", "))
+                format!(
+                    "--ports: unknown role {r:?} in {entry:?}; roles: {}",
+                    names.join(", ")
+                )
             })?),
         };
         if out.iter().any(|p| p.port == port) {
@@ -73,11 +80,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let mut report = runtime.block_on(probe(&probing, plan, args.name.clone(), args.report.quiet));
     runtime.block_on(dns.scan(&probing, &mut report));
-    let ctx = mailwarden_rules::AssessContext::new(report.started_at).with_domains(report.domains.clone());
+    let ctx = mailwarden_rules::AssessContext::new(report.started_at)
+        .with_domains(report.domains.clone());
     report.assessment = mailwarden_rules::assess(&report.endpoints, &report.targets, &ctx);
     let code = exit_code(args.report.fail_on, &report.assessment.findings);
-    let stored = crate::history_cmd::record(&args.report.store, mailwarden_store::RunKind::Scan, &report, None, code);
-    emit(&args.report, &crate::dns_cmd::with_dns_section(&args.report, &report, render(&args.report, &report)))?;
+    let stored = crate::history_cmd::record(
+        &args.report.store,
+        mailwarden_store::RunKind::Scan,
+        &report,
+        None,
+        code,
+    );
+    emit(
+        &args.report,
+        &crate::dns_cmd::with_dns_section(&args.report, &report, render(&args.report, &report)),
+    )?;
     stored?;
     Ok(code)
 }
@@ -100,12 +117,17 @@ impl Probing {
         if !(args.rate >= 0.0 && args.rate <= 1e6) {
             bail!("--rate must be between 0 (no limit) and 1000000 connections per second");
         }
-        let per_host_interval =
-            if args.rate == 0.0 { Duration::ZERO } else { Duration::from_secs_f64(1.0 / args.rate) };
+        let per_host_interval = if args.rate == 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(1.0 / args.rate)
+        };
         let timeout = Duration::from_secs_f64(args.timeout);
         let mut anchors = mailwarden_cert::TrustAnchors::mozilla();
         if let Some(path) = &args.ca_file {
-            anchors = anchors.with_ca_file(path).with_context(|| format!("--ca-file {}", path.display()))?;
+            anchors = anchors
+                .with_ca_file(path)
+                .with_context(|| format!("--ca-file {}", path.display()))?;
         }
         let config = ProbeConfig {
             timeout,
@@ -136,12 +158,20 @@ pub struct Planned {
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Resolves and probes every planned target; the report's assessment is
 /// left empty for the caller to judge.
-pub async fn probe(probing: &Probing, plan: Vec<Planned>, name: Option<String>, quiet: bool) -> ScanReport {
+pub async fn probe(
+    probing: &Probing,
+    plan: Vec<Planned>,
+    name: Option<String>,
+    quiet: bool,
+) -> ScanReport {
     let started_at = jiff::Timestamp::now();
     let config = probing.config.clone();
     let mut all_ports: Vec<u16> = Vec::new();
@@ -169,12 +199,18 @@ pub async fn probe(probing: &Probing, plan: Vec<Planned>, name: Option<String>, 
                         target: planned.target.clone(),
                         address: std::net::SocketAddr::new(*ip, p.port),
                         role: p.role,
-                        check_name: check_name.clone().unwrap_or_else(|| planned.check_name.clone()),
+                        check_name: check_name
+                            .clone()
+                            .unwrap_or_else(|| planned.check_name.clone()),
                     });
                 }
             }
         }
-        targets.push(TargetResult { input: planned.target, check_name: planned.check_name, resolution });
+        targets.push(TargetResult {
+            input: planned.target,
+            check_name: planned.check_name,
+            resolution,
+        });
     }
     let progress = progress_bar(quiet, specs.len());
     let prober = Arc::new(Prober::new(config, probing.tls.clone()));
@@ -187,7 +223,10 @@ pub async fn probe(probing: &Probing, plan: Vec<Planned>, name: Option<String>, 
     progress.finish_and_clear();
     ScanReport {
         schema: SCHEMA_ID.to_owned(),
-        tool: ToolInfo { name: "mailwarden".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
+        tool: ToolInfo {
+            name: "mailwarden".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
         started_at,
         finished_at: jiff::Timestamp::now(),
         options,
@@ -204,7 +243,8 @@ pub fn progress_bar(quiet: bool, total: usize) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}") {
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}")
+    {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -212,7 +252,10 @@ pub fn progress_bar(quiet: bool, total: usize) -> ProgressBar {
 }
 
 /// Exit status 1 when a finding reaches `fail_on`, else 0.
-pub fn exit_code(fail_on: Option<mailwarden_model::Severity>, findings: &[mailwarden_model::Finding]) -> ExitCode {
+pub fn exit_code(
+    fail_on: Option<mailwarden_model::Severity>,
+    findings: &[mailwarden_model::Finding],
+) -> ExitCode {
     let worst = findings.iter().map(|f| f.severity).max();
     match (fail_on, worst) {
         (Some(threshold), Some(w)) if w >= threshold => ExitCode::from(1),
@@ -226,7 +269,9 @@ fn use_color(args: &ReportArgs) -> bool {
     match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
@@ -251,7 +296,10 @@ pub fn render_run(args: &ReportArgs, report: &ScanReport, audit: bool) -> String
         ),
         Format::Text => mailwarden_report::render_text(
             report,
-            &mailwarden_report::TextOptions { color: use_color(args), width: None },
+            &mailwarden_report::TextOptions {
+                color: use_color(args),
+                width: None,
+            },
         ),
     }
 }
@@ -267,7 +315,8 @@ pub fn emit(args: &ReportArgs, text: &str) -> anyhow::Result<()> {
         }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).context("writing to standard output")?;
+            out.write_all(text.as_bytes())
+                .context("writing to standard output")?;
             out.flush().context("writing to standard output")?;
         }
     }
@@ -280,13 +329,48 @@ mod tests {
 
     #[test]
     fn port_specs() {
-        let p = parse_ports(&["25".into(), "10025/smtp".into(), "2525".into(), "9999".into()]).unwrap();
-        assert_eq!(p[0], PortSpec { port: 25, role: Some(ServiceRole::Smtp) });
-        assert_eq!(p[1], PortSpec { port: 10025, role: Some(ServiceRole::Smtp) });
-        assert_eq!(p[2], PortSpec { port: 2525, role: Some(ServiceRole::Submission) });
-        assert_eq!(p[3], PortSpec { port: 9999, role: None });
+        let p = parse_ports(&[
+            "25".into(),
+            "10025/smtp".into(),
+            "2525".into(),
+            "9999".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            p[0],
+            PortSpec {
+                port: 25,
+                role: Some(ServiceRole::Smtp)
+            }
+        );
+        assert_eq!(
+            p[1],
+            PortSpec {
+                port: 10025,
+                role: Some(ServiceRole::Smtp)
+            }
+        );
+        assert_eq!(
+            p[2],
+            PortSpec {
+                port: 2525,
+                role: Some(ServiceRole::Submission)
+            }
+        );
+        assert_eq!(
+            p[3],
+            PortSpec {
+                port: 9999,
+                role: None
+            }
+        );
         assert!(parse_ports(&["0".into()]).is_err());
-        assert!(parse_ports(&["25/http".into()]).unwrap_err().to_string().contains("unknown role"));
+        assert!(
+            parse_ports(&["25/http".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("unknown role")
+        );
         assert!(parse_ports(&["25".into(), "25".into()]).is_err());
         assert_eq!(parse_ports(&[]).unwrap().len(), 9);
     }

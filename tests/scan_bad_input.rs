@@ -44,7 +44,11 @@ fn run_bounded(args: &[&str], limit: Duration) -> (i32, String, String) {
     };
     let stderr = err_reader.join().unwrap();
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    (status.code().unwrap_or(-1), out_reader.join().unwrap(), stderr)
+    (
+        status.code().unwrap_or(-1),
+        out_reader.join().unwrap(),
+        stderr,
+    )
 }
 
 fn hostile_scan() -> ScanReport {
@@ -61,7 +65,16 @@ fn hostile_scan() -> ScanReport {
         ("closed", "smtp"),
     ]);
     let (code, stdout, stderr) = run_bounded(
-        &["scan", &ip, "--ports", &ports, "--format", "json", "--timeout", "2"],
+        &[
+            "scan",
+            &ip,
+            "--ports",
+            &ports,
+            "--format",
+            "json",
+            "--timeout",
+            "2",
+        ],
         Duration::from_secs(60),
     );
     assert!(code == 0, "exit {code}: {stderr}");
@@ -78,24 +91,43 @@ fn hostile_servers_get_a_clear_state_each() {
     let r = hostile_scan();
     let drip = endpoint(&r, "drip");
     assert_eq!(drip.state, PortState::Error);
-    assert_eq!(drip.state_detail.as_ref().unwrap().kind, FailureKind::IoTimeout);
+    assert_eq!(
+        drip.state_detail.as_ref().unwrap().kind,
+        FailureKind::IoTimeout
+    );
 
     let flood = endpoint(&r, "flood");
     assert_eq!(flood.state, PortState::Error);
-    assert_eq!(flood.state_detail.as_ref().unwrap().kind, FailureKind::ReplyTooLarge);
+    assert_eq!(
+        flood.state_detail.as_ref().unwrap().kind,
+        FailureKind::ReplyTooLarge
+    );
 
     let garbage = endpoint(&r, "garbage");
     assert_eq!(garbage.state, PortState::OpenNotMail);
-    assert!(!garbage.non_mail_reply.is_empty(), "garbage is kept as evidence");
+    assert!(
+        !garbage.non_mail_reply.is_empty(),
+        "garbage is kept as evidence"
+    );
 
     let fake = endpoint(&r, "fake-starttls");
-    let hs = fake.plaintext.as_ref().unwrap().starttls.value().unwrap().handshake.value().unwrap();
+    let hs = fake
+        .plaintext
+        .as_ref()
+        .unwrap()
+        .starttls
+        .value()
+        .unwrap()
+        .handshake
+        .value()
+        .unwrap();
     assert!(!hs.completed);
-    assert!(r
-        .assessment
-        .findings
-        .iter()
-        .any(|f| f.address == Some(fake.address) && f.rule == "tls-handshake-fails"));
+    assert!(
+        r.assessment
+            .findings
+            .iter()
+            .any(|f| f.address == Some(fake.address) && f.rule == "tls-handshake-fails")
+    );
 
     let silent = endpoint(&r, "silent");
     assert_eq!(silent.state, PortState::OpenNotMail);
@@ -123,15 +155,38 @@ fn hostile_servers_get_a_clear_state_each() {
 #[test]
 fn unresolvable_name_is_reported_not_fatal() {
     let (code, stdout, _) = run_bounded(
-        &["scan", "no-such-host.invalid", "--ports", "25", "--format", "json", "--timeout", "5"],
+        &[
+            "scan",
+            "no-such-host.invalid",
+            "--ports",
+            "25",
+            "--format",
+            "json",
+            "--timeout",
+            "5",
+        ],
         Duration::from_secs(60),
     );
     assert_eq!(code, 0);
     let r: ScanReport = serde_json::from_str(&stdout).unwrap();
     assert!(r.endpoints.is_empty());
-    let failure = r.targets[0].resolution.failure().expect("resolution failed");
-    assert!(matches!(failure.kind, FailureKind::Unresolvable | FailureKind::IoTimeout), "{failure:?}");
-    assert!(r.assessment.findings.iter().any(|f| f.rule == "target-not-resolved"));
+    let failure = r.targets[0]
+        .resolution
+        .failure()
+        .expect("resolution failed");
+    assert!(
+        matches!(
+            failure.kind,
+            FailureKind::Unresolvable | FailureKind::IoTimeout
+        ),
+        "{failure:?}"
+    );
+    assert!(
+        r.assessment
+            .findings
+            .iter()
+            .any(|f| f.rule == "target-not-resolved")
+    );
 }
 
 #[test]
@@ -142,7 +197,14 @@ fn ipv6_literal_and_a_refused_port() {
     };
     for target in ["::1", "[::1]"] {
         let (code, stdout, _) = run_bounded(
-            &["scan", target, "--ports", &port.to_string(), "--format", "json"],
+            &[
+                "scan",
+                target,
+                "--ports",
+                &port.to_string(),
+                "--format",
+                "json",
+            ],
             Duration::from_secs(30),
         );
         assert_eq!(code, 0);
@@ -158,7 +220,14 @@ fn ipv6_literal_and_a_refused_port() {
 fn a_port_that_never_answers_is_filtered() {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
     socket.listen(0).unwrap();
     let addr = socket.local_addr().unwrap().as_socket().unwrap();
     // Fill the queue (backlog 0 holds one pending connection).
@@ -171,12 +240,26 @@ fn a_port_that_never_answers_is_filtered() {
     }
     std::thread::sleep(Duration::from_millis(200));
     let (code, stdout, _) = run_bounded(
-        &["scan", "127.0.0.1", "--ports", &addr.port().to_string(), "--format", "json", "--timeout", "2"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "--ports",
+            &addr.port().to_string(),
+            "--format",
+            "json",
+            "--timeout",
+            "2",
+        ],
         Duration::from_secs(30),
     );
     assert_eq!(code, 0);
     let r: ScanReport = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(r.endpoints[0].state, PortState::Filtered, "{:?}", r.endpoints[0]);
+    assert_eq!(
+        r.endpoints[0].state,
+        PortState::Filtered,
+        "{:?}",
+        r.endpoints[0]
+    );
     drop(fillers);
 }
 
@@ -184,10 +267,22 @@ fn a_port_that_never_answers_is_filtered() {
 fn usage_errors_exit_2_with_a_clear_message() {
     for (args, needle) in [
         (vec!["scan"], "TARGET"),
-        (vec!["scan", "127.0.0.1", "--ports", "0"], "not a port number"),
-        (vec!["scan", "127.0.0.1", "--ports", "25/http"], "unknown role"),
-        (vec!["scan", "127.0.0.1", "--fail-on", "severe"], "unknown severity"),
-        (vec!["scan", "127.0.0.1", "--ca-file", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
+        (
+            vec!["scan", "127.0.0.1", "--ports", "0"],
+            "not a port number",
+        ),
+        (
+            vec!["scan", "127.0.0.1", "--ports", "25/http"],
+            "unknown role",
+        ),
+        (
+            vec!["scan", "127.0.0.1", "--fail-on", "severe"],
+            "unknown severity",
+        ),
+        (
+            vec!["scan", "127.0.0.1", "--ca-file", "/nonexistent/ca.pem"],
+            "/nonexistent/ca.pem",
+        ),
         (vec!["rules", "MW-NOPE-999"], "no rule"),
     ] {
         let (code, _, stderr) = run_bounded(&args, Duration::from_secs(30));

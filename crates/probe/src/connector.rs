@@ -4,8 +4,8 @@
 //! limits); exceeding those turns into 421s and false negatives.
 //!
 //! The per-host cap counts what the *server* sees, not only what we hold
-//! open: a server known to keep a session busy after the client left
-//! ([`Connector::hold_after_close`]: Exim sleeps 500 ms after every failed
+//! open: a connection the server is known to keep busy after the client
+//! left ([`Link::hold_after_close`]: Exim sleeps 500 ms after every failed
 //! TLS handshake before its child exits, and counts that child against
 //! `smtp_accept_max` until then) keeps the slot for that long after the
 //! close.
@@ -92,8 +92,6 @@ struct GateState {
     burst: u32,
     /// When the cap was last lowered.
     throttled_at: Option<Instant>,
-    /// How long the server keeps a session's slot after we closed it.
-    hold: Duration,
     /// The cap in force (the policy's, lowered by throttling).
     limit: usize,
     /// Permits to retire instead of returning (the cap was lowered).
@@ -106,8 +104,7 @@ impl HostGate {
     }
 
     /// Gives a slot back once the server's hold time is over.
-    fn release(self: Arc<Self>, permit: OwnedSemaphorePermit) {
-        let hold = self.state().hold;
+    fn release(self: Arc<Self>, permit: OwnedSemaphorePermit, hold: Duration) {
         if hold.is_zero() {
             self.give_back(permit);
             return;
@@ -169,6 +166,7 @@ impl Connector {
         let host = HostPermit {
             gate: gate.clone(),
             permit: Some(host),
+            hold: Duration::ZERO,
         };
         let global = self
             .global
@@ -207,15 +205,6 @@ impl Connector {
             _host: host,
             _global: global,
         })
-    }
-
-    /// Declares that `ip` keeps each session busy for `hold` after we
-    /// close it (never shortened by a later call): the host's slot is given
-    /// back only then, so that the server's own count stays within the cap.
-    pub fn hold_after_close(&self, ip: IpAddr, hold: Duration) {
-        let gate = self.gate(ip);
-        let mut st = gate.state();
-        st.hold = st.hold.max(hold);
     }
 
     /// `ip` refused service for load (a 421 greeting): from now on, half
@@ -263,7 +252,6 @@ impl Connector {
                         interval,
                         burst: BURST,
                         throttled_at: None,
-                        hold: Duration::ZERO,
                         limit: per_host,
                         retire: 0,
                     }),
@@ -277,12 +265,14 @@ impl Connector {
 struct HostPermit {
     gate: Arc<HostGate>,
     permit: Option<OwnedSemaphorePermit>,
+    /// How long after the close the server still counts the session.
+    hold: Duration,
 }
 
 impl Drop for HostPermit {
     fn drop(&mut self) {
         if let Some(permit) = self.permit.take() {
-            self.gate.clone().release(permit);
+            self.gate.clone().release(permit, self.hold);
         }
     }
 }
@@ -295,6 +285,14 @@ pub struct Link {
 }
 
 impl Link {
+    /// Declares that the server will keep this session busy for `hold`
+    /// after we close it (Exim after a failed TLS handshake): the host's
+    /// slot is given back only then, so that the server's own count stays
+    /// within the cap.
+    pub fn hold_after_close(&mut self, hold: Duration) {
+        self._host.hold = hold;
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.stream.peer_addr().ok()
@@ -385,16 +383,15 @@ mod tests {
             per_host_interval: Duration::ZERO,
             ..ConnectPolicy::default()
         });
-        connector.hold_after_close(addr.ip(), Duration::from_millis(300));
-        connector.hold_after_close(addr.ip(), Duration::from_millis(10));
+        // A session without a hold gives its slot back at once.
         drop(connector.connect(addr).await.unwrap());
+        let mut held = connector.connect(addr).await.unwrap();
+        held.hold_after_close(Duration::from_millis(300));
+        drop(held);
         let started = std::time::Instant::now();
         drop(connector.connect(addr).await.unwrap());
         let waited = started.elapsed();
-        assert!(
-            waited >= Duration::from_millis(250),
-            "{waited:?}: never shortened"
-        );
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
         assert!(waited < Duration::from_secs(2), "{waited:?}");
     }
 

@@ -41,13 +41,14 @@ pub(crate) async fn exchange(
     address: std::net::SocketAddr,
     path: TlsPath,
     request: &ProbeRequest,
+    hold: Option<Duration>,
 ) -> (Answer, Cost) {
     let mut cost = Cost::default();
     let retries = prober.config.throttle_retries;
     let mut last = Failure::new(FailureKind::Throttled, "throttled");
     for attempt in 0..=retries {
         cost.connections += 1;
-        let link = match ready(prober, address, path).await {
+        let mut link = match ready(prober, address, path).await {
             Ok(link) => link,
             Err(f) if throttle_like(&f) => {
                 // Fewer connections at once, further apart, for the rest of the run.
@@ -63,6 +64,10 @@ pub(crate) async fn exchange(
             }
             Err(f) => return (Answer::NotSent(f), cost),
         };
+        if let Some(hold) = hold {
+            // Every probe is a handshake the server sees fail.
+            link.hold_after_close(hold);
+        }
         let answer = send_and_read(link, &request.send, prober.config.timeout).await;
         return (answer, cost);
     }

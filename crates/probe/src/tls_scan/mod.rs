@@ -60,10 +60,7 @@ pub(crate) async fn early(
 ) -> Option<EarlyScan> {
     let mode = prober.config.tls_scan?;
     let start = go.await.ok()?;
-    if let Some(hold) = start.hold {
-        prober.connector.hold_after_close(spec.address.ip(), hold);
-    }
-    let (scan, throttling) = run(prober, spec, start.path, mode, start.hold.is_none()).await;
+    let (scan, throttling) = run(prober, spec, start.path, mode, start.hold).await;
     Some(EarlyScan {
         path: start.path,
         scan,
@@ -113,13 +110,7 @@ pub(crate) async fn attach(
                 .as_ref()
                 .and_then(|pt| pt.greeting.value())
                 .and_then(|g| hold_after_failed_handshake(g));
-            if let Some(hold) = hold {
-                prober.connector.hold_after_close(spec.address.ip(), hold);
-            }
-            // A server that keeps every probe's slot for a while is limited
-            // by how many probes there are, not by how long they wait for
-            // each other: no lanes (they cost a refusal each).
-            run(prober, spec, path, mode, hold.is_none()).await
+            run(prober, spec, path, mode, hold).await
         }
     };
     if let Some((version, suite)) = completed_handshake(obs) {
@@ -210,12 +201,15 @@ pub(crate) async fn run(
     spec: &EndpointSpec,
     path: TlsPath,
     mode: TlsScanMode,
-    lanes: bool,
+    hold: Option<Duration>,
 ) -> (TlsScan, Vec<ThrottleEvent>) {
     let started = std::time::Instant::now();
     let sni = mailwarden_tls::sni_host_name(&spec.check_name);
     let mut config = ScanConfig::new(mode, sni.as_deref());
-    config.lanes = lanes;
+    // A server that keeps every probe's slot for a while is limited by how
+    // many probes there are, not by how long they wait for each other: no
+    // lanes (they cost a refusal each).
+    config.lanes = hold.is_none();
     let mut planner = Planner::new(config);
     let mut running = FuturesUnordered::new();
     let mut connections = 0u32;
@@ -223,7 +217,8 @@ pub(crate) async fn run(
     loop {
         for request in planner.poll() {
             running.push(async move {
-                let (answer, cost) = exchange::exchange(prober, spec.address, path, &request).await;
+                let (answer, cost) =
+                    exchange::exchange(prober, spec.address, path, &request, hold).await;
                 (request.id, answer, cost)
             });
         }
