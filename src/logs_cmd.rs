@@ -47,6 +47,11 @@ pub struct LogsArgs {
     #[arg(long, value_name = "CIDR")]
     pub allow: Vec<String>,
 
+    /// The architecture file (TOML, docs/policy.md): its `[logs.thresholds]`
+    /// set the detection thresholds (any subset; see the README).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     /// Detection thresholds as JSON (any subset of the fields; see the README).
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,
@@ -120,19 +125,7 @@ impl<W: Write> Sink for Printer<W> {
 
 /// Runs `mailwarden logs`.
 pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
-    let thresholds = match &args.thresholds {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str::<Thresholds>(&text).with_context(|| {
-                format!(
-                    "{}: not a thresholds JSON object (see the README, section Logs)",
-                    path.display()
-                )
-            })?
-        }
-        None => Thresholds::default(),
-    };
+    let thresholds = thresholds(&args)?;
     let tz = match &args.timezone {
         Some(name) => jiff::tz::TimeZone::get(name).with_context(|| {
             format!("unknown time zone {name:?}: use an IANA name such as Europe/Berlin or UTC")
@@ -213,6 +206,33 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The thresholds from `--policy` or `--thresholds`, else the defaults. The
+/// policy file is validated as `audit` validates it (errors with line and
+/// column, exit status 2).
+fn thresholds(args: &LogsArgs) -> anyhow::Result<Thresholds> {
+    let from_policy = match &args.policy {
+        Some(path) => crate::audit_cmd::load_policy(path)?.logs.thresholds,
+        None => None,
+    };
+    let Some(path) = &args.thresholds else {
+        return Ok(from_policy.unwrap_or_default());
+    };
+    if from_policy.is_some() {
+        // Two sources would silently shadow each other: one of them must go.
+        bail!(
+            "both --thresholds and the policy's [logs.thresholds] set thresholds: keep one of them"
+        );
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str::<Thresholds>(&text).with_context(|| {
+        format!(
+            "{}: not a thresholds JSON object (see the README, section Logs)",
+            path.display()
+        )
     })
 }
 

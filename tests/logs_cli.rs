@@ -1,6 +1,7 @@
 //! `mailwarden logs` end to end: files, gzip (also truncated), standard
-//! input, `--events`, JSON, ban lists, `--fail-on`, and `--follow` through
-//! rotation and truncation.
+//! input, `--events`, JSON, ban lists, `--fail-on`, thresholds from the
+//! architecture file (`--policy`), and `--follow` through rotation and
+//! truncation.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -174,6 +175,103 @@ fn usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+const POLICY_HEAD: &str = "[[service]]\nname = \"imap\"\nhosts = [\"imap.example.org\"]\nport = 143\ntls = \"starttls-required\"\n";
+
+#[test]
+fn thresholds_from_the_policy_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    // Three failures on one account: below the default brute-force threshold (5).
+    write(&log, &failures("192.0.2.60", "alice", 3));
+    let run = |extra: &[&std::ffi::OsStr]| {
+        mailwarden()
+            .args(["logs", "--format", "json"])
+            .args(extra)
+            .arg(&log)
+            .output()
+            .unwrap()
+    };
+    let alerts = |out: &std::process::Output| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v.get("alert").is_some())
+            .collect()
+    };
+    let default = run(&[]);
+    assert_eq!(default.status.code(), Some(0));
+    assert!(
+        alerts(&default).is_empty(),
+        "three failures alert by default"
+    );
+
+    let policy = dir.path().join("policy.toml");
+    write(
+        &policy,
+        &format!("{POLICY_HEAD}\n[logs.thresholds]\nbrute_force = {{ count = 3 }}\n"),
+    );
+    let lowered = run(&["--policy".as_ref(), policy.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&lowered.stderr);
+    assert_eq!(lowered.status.code(), Some(0), "{stderr}");
+    let got = alerts(&lowered);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["alert"], "brute-force");
+    assert_eq!(got[0]["source"], "192.0.2.60");
+    assert_eq!(got[0]["count"], 3);
+    assert_eq!(
+        got[0]["window_secs"], 600,
+        "the window the file left out keeps its default"
+    );
+
+    // Thresholds from two places would shadow each other: refused.
+    let json = dir.path().join("thresholds.json");
+    write(&json, "{}");
+    let both = run(&[
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--thresholds".as_ref(),
+        json.as_os_str(),
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+
+    // A misspelled key: exit 2, and the error points at it (line and column).
+    let text = format!(
+        "{POLICY_HEAD}\n[logs.thresholds]\nbrute_force = {{ count = 3 }}\n  spraing = {{ count = 2 }}\n"
+    );
+    write(&policy, &text);
+    let line = text.lines().position(|l| l.contains("spraing")).unwrap() + 1;
+    let broken = run(&["--policy".as_ref(), policy.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:{line}:3: error: unknown key `spraing`",
+            policy.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `spraying`?"), "{stderr}");
+    assert!(
+        broken.stdout.is_empty(),
+        "nothing is analyzed with a broken policy"
+    );
+
+    // A value of the wrong type names its key.
+    let text = format!("{POLICY_HEAD}\n[logs.thresholds.scanning_ports]\nwindow_secs = \"10m\"\n");
+    write(&policy, &text);
+    let line = text.lines().position(|l| l.contains("10m")).unwrap() + 1;
+    let broken = run(&["--policy".as_ref(), policy.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:{line}:15: error: `scanning_ports.window_secs` must be a whole number",
+            policy.display()
+        )),
+        "{stderr}"
+    );
 }
 
 /// Reads stdout lines until one contains `needle` (or the deadline passes).

@@ -100,11 +100,12 @@ impl Dns {
     }
 }
 
-/// `[logs]`: settings for the log audit; thresholds are passed through.
+/// `[logs]`: settings for `mailwarden logs --policy`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Logs {
-    /// `[logs.thresholds]`, unchecked.
-    pub thresholds: Option<toml::Table>,
+    /// `[logs.thresholds]`: the detection thresholds, every key the file
+    /// leaves out at its default; `None` when the file has no such table.
+    pub thresholds: Option<mailwarden_logs::detect::Thresholds>,
 }
 
 /// One override: the rule (by id) and what to do with its findings.

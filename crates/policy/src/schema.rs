@@ -95,7 +95,9 @@ impl MtaSts {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLogs {
-    pub thresholds: Option<toml::Table>,
+    /// Read by the analyzer's own deserializer, which raises its errors on
+    /// the offending key or value: they carry that span.
+    pub thresholds: Option<mailwarden_logs::detect::Thresholds>,
 }
 
 /// Hints for keys serde reports missing, by key name.

@@ -180,3 +180,19 @@ case!(
     several_errors_at_once,
     "[[service]]\nname = \"a\"\nhosts = [\"h:25\"]\nport = 25\ntls = \"starttls\"\nallowed_sources = [\"10.0.0.1/8\"]\n\n[rules]\n\"MW-NOPE-001\" = \"allow\"\n"
 );
+case!(
+    unknown_threshold,
+    format!("{MX}\n[logs.thresholds]\nbrute_forse = {{ count = 10 }}\n")
+);
+case!(
+    unknown_threshold_rule_key,
+    format!("{MX}\n[logs.thresholds.brute_force]\ncount = 10\nwindow = 600\n")
+);
+case!(
+    threshold_of_the_wrong_type,
+    format!("{MX}\n[logs.thresholds]\nrelay_probing = {{ count = \"three\" }}\n")
+);
+case!(
+    threshold_out_of_range,
+    format!("{MX}\n[logs.thresholds]\nipv6_prefix = 0\n")
+);

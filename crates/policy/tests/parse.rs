@@ -112,12 +112,20 @@ fn the_documented_example_parses_to_what_it_says() {
     assert_eq!(p.dns.dkim_selectors, ["2024a", "2024b"]);
     assert!(p.dns.mx_authenticated());
     let thresholds = p.logs.thresholds.as_ref().unwrap();
+    let defaults = mailwarden_logs::detect::Thresholds::default();
+    assert_eq!(thresholds.brute_force.count, 10);
     assert_eq!(
-        thresholds
-            .get("failed_logins_per_source")
-            .and_then(|v| v.as_integer()),
-        Some(10)
+        thresholds.brute_force.window_secs, defaults.brute_force.window_secs,
+        "a partial rule keeps the detector's default window"
     );
+    assert_eq!(
+        (
+            thresholds.scanning_ports.count,
+            thresholds.scanning_ports.window_secs
+        ),
+        (2, 900)
+    );
+    assert_eq!(thresholds.spraying, defaults.spraying);
     assert!(p.warnings.is_empty(), "{}", p.render_warnings());
 }
 

@@ -14,6 +14,7 @@ mod dedup;
 mod engine;
 mod state;
 mod summary;
+mod thresholds;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -23,107 +24,9 @@ use serde::{Deserialize, Serialize};
 
 pub use engine::Engine;
 pub use summary::{Counts, SourceSummary};
+pub use thresholds::{Rule, Thresholds, VolumeRule};
 
 use crate::event::LineRef;
-
-/// `count` occurrences within `window_secs` seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rule {
-    /// How many.
-    pub count: u32,
-    /// Within how many seconds.
-    pub window_secs: u64,
-}
-
-const fn rule(count: u32, window_secs: u64) -> Rule {
-    Rule { count, window_secs }
-}
-
-/// The sending-volume rule for authenticated accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct VolumeRule {
-    /// Length of one measuring window.
-    pub window_secs: u64,
-    /// Recipients in one window that always alert.
-    pub recipients: u32,
-    /// Distinct recipient domains in one window that always alert.
-    pub domains: u32,
-    /// A window with this many times the account's usual recipients (its
-    /// busiest earlier window) alerts, when above `min_recipients`.
-    pub factor: f64,
-    /// Below this many recipients in a window, the factor does not apply.
-    pub min_recipients: u32,
-}
-
-impl Default for VolumeRule {
-    fn default() -> Self {
-        VolumeRule {
-            window_secs: 3600,
-            recipients: 200,
-            domains: 50,
-            factor: 10.0,
-            min_recipients: 30,
-        }
-    }
-}
-
-/// Detection thresholds. Every field has a default; the architecture file can
-/// set any of them (`#[serde(default)]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Thresholds {
-    /// Failed logins on one account from one source.
-    pub brute_force: Rule,
-    /// Distinct accounts failing from one source.
-    pub spraying: Rule,
-    /// Distinct sources failing on one account (each of them is listed).
-    pub distributed: Rule,
-    /// Distinct ports (services) where one source left idle sessions
-    /// (connect and drop, or greet and quit, without login or mail).
-    pub scanning_ports: Rule,
-    /// Idle sessions of one source, on any port.
-    pub scanning_sessions: Rule,
-    /// Relay refusals for one source.
-    pub relay_probing: Rule,
-    /// TLS handshake failures of one source (not counting clients that just hang up).
-    pub tls_failures: Rule,
-    /// Handshakes refused for protocol version or ciphers (downgrade attempts).
-    pub tls_downgrade: Rule,
-    /// Protocol violations (pipelining, pregreet, non-SMTP, unknown commands, too many errors).
-    pub protocol_violations: Rule,
-    /// Times the server throttled one source.
-    pub rate_limited: Rule,
-    /// Failed logins of one source before one of its logins succeeds.
-    pub success_after_failures: Rule,
-    /// Sending spikes of authenticated accounts.
-    pub volume: VolumeRule,
-    /// IPv6 sources are grouped by this prefix length.
-    pub ipv6_prefix: u8,
-    /// Hard cap on sources tracked at once (the least recently seen goes first).
-    pub max_sources: usize,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            brute_force: rule(5, 600),
-            spraying: rule(5, 3600),
-            distributed: rule(10, 86_400),
-            scanning_ports: rule(3, 600),
-            scanning_sessions: rule(10, 600),
-            relay_probing: rule(3, 3600),
-            tls_failures: rule(3, 600),
-            tls_downgrade: rule(2, 3600),
-            protocol_violations: rule(3, 600),
-            rate_limited: rule(3, 3600),
-            success_after_failures: rule(5, 3600),
-            volume: VolumeRule::default(),
-            ipv6_prefix: 64,
-            max_sources: 200_000,
-        }
-    }
-}
 
 /// How bad an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
