@@ -291,6 +291,49 @@ fn tls13_groups_agree_with_openssl() {
     assert!(confirmed.contains("x25519"));
 }
 
+/// The ECDHE curves of TLS 1.2 (found mostly by the suite probes, which
+/// put the curves not seen yet first) are those OpenSSL can agree on.
+#[test]
+fn tls12_curves_agree_with_openssl() {
+    for (name, role, start) in [
+        ("smtp-mx", ServiceRole::Smtp, Start::Starttls("smtp")),
+        ("imaps", ServiceRole::Imaps, Start::Implicit),
+    ] {
+        let (_, scan) = scan_of(name, role, TlsScanMode::Full);
+        let tls12 = scan.version(TlsVersion::TLS12).unwrap();
+        let groups = tls12.groups.as_ref().expect("TLS 1.2 curves");
+        assert!(groups.complete, "{name}");
+        let found: BTreeSet<String> = groups
+            .groups
+            .iter()
+            .filter_map(|g| g.name.clone())
+            .collect();
+        let addr = testbed().endpoint(name);
+        let candidates = [
+            ("x25519", "x25519"),
+            ("x448", "x448"),
+            ("secp256r1", "P-256"),
+            ("secp384r1", "P-384"),
+            ("secp521r1", "P-521"),
+            ("brainpoolP256r1", "brainpoolP256r1"),
+        ];
+        let confirmed: BTreeSet<String> = parallel(&candidates, |(iana, ossl)| {
+            openssl(
+                addr,
+                start,
+                "-tls1_2",
+                &["-curves", ossl, "-cipher", "ECDHE"],
+            )
+            .map(|_| (*iana).to_owned())
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        assert_eq!(found, confirmed, "{name}");
+        assert!(confirmed.len() >= 3, "{name}: {confirmed:?}");
+    }
+}
+
 #[test]
 fn tls10_only_postfix() {
     let (_, scan) = scan_of("smtp-tls10", ServiceRole::Submission, TlsScanMode::Full);

@@ -47,6 +47,8 @@ pub(crate) struct VersionFacts {
     pub curves_asked: bool,
     /// A lane ended without asking all it had to.
     pub lanes_failed: bool,
+    /// Every suite task (lane) of this version ended, complete or not.
+    pub suites_over: bool,
 }
 
 /// A suite chosen at one version, with what its ServerKeyExchange said.
@@ -125,6 +127,7 @@ impl Facts {
                     order_asked: false,
                     curves_asked: false,
                     lanes_failed: false,
+                    suites_over: false,
                 })
                 .collect(),
             features: FeatureFacts::default(),
@@ -267,6 +270,16 @@ impl Facts {
             } else if is_ecdhe(info.kx) {
                 s.ecdh_group = ske.ecdhe_group().map(|g| g.0);
             }
+        }
+        // A curve chosen for any suite is a curve the version accepts: the
+        // suite probes of the best legacy version put the curves not seen
+        // yet first, so that the curves task has little left to ask.
+        if let (Some(ske), Some(info)) = (&flight.server_key_exchange, info)
+            && is_ecdhe(info.kx)
+            && let Some(g) = ske.ecdhe_group()
+            && self.highest_legacy() == Some(version)
+        {
+            self.add_group(version, g.0);
         }
         let key_type = match info.map(|s| s.auth) {
             Some(Authentication::Rsa) => "rsa",

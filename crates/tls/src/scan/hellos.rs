@@ -239,7 +239,18 @@ impl HelloFactory {
             spec.pad_to_512 = false;
             return spec;
         }
-        let mut curves = ecdhe_curves();
+        let curves = ecdhe_curves();
+        self.legacy_with_curves(spec, curves)
+    }
+
+    /// Completes the legacy hello of [`Self::legacy`] (TLS 1.0 or later):
+    /// `curves` in this order in supported_groups, then the finite-field
+    /// groups, and the extensions whose answers the scan records.
+    fn legacy_with_curves(
+        &self,
+        mut spec: ClientHelloSpec,
+        mut curves: Vec<NamedGroup>,
+    ) -> ClientHelloSpec {
         curves.extend([
             NamedGroup::FFDHE2048,
             NamedGroup::FFDHE3072,
@@ -252,6 +263,24 @@ impl HelloFactory {
         spec.status_request = true;
         spec.heartbeat = Some(1);
         spec
+    }
+
+    /// A legacy hello (TLS 1.0 or later) offering `suites` and every curve,
+    /// those of `first` ahead of the others.
+    pub(crate) fn legacy_curves_first(
+        &self,
+        seed: u32,
+        max: TlsVersion,
+        suites: &[u16],
+        first: &[NamedGroup],
+    ) -> ClientHelloSpec {
+        let spec = self.legacy(seed, max, suites);
+        if max <= TlsVersion::SSL3 {
+            return spec;
+        }
+        let mut curves = first.to_vec();
+        curves.extend(ecdhe_curves().into_iter().filter(|g| !first.contains(g)));
+        self.legacy_with_curves(spec, curves)
     }
 
     /// A legacy hello offering `suites` with `curves` as supported_groups.

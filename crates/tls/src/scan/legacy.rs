@@ -22,6 +22,41 @@ fn hello(ctx: &Ctx<'_>, max: TlsVersion, suites: &[u16]) -> Send {
     Send::Hello(ctx.hellos.legacy(ctx.seed, max, suites).encode())
 }
 
+/// A suites probe. At the best legacy version it also asks about a curve:
+/// the curves not seen in any answer yet go first, starting at a different
+/// one in each probe (by seed, so that parallel lanes ask different ones),
+/// and a server that follows the client's order of curves shows one more
+/// in its ServerKeyExchange at no cost. The curves task then has only what
+/// no suite probe showed left to ask.
+fn suites_hello(ctx: &Ctx<'_>, max: TlsVersion, suites: &[u16]) -> Send {
+    if ctx.facts.highest_legacy() != Some(max) {
+        return hello(ctx, max, suites);
+    }
+    let mut unseen = unseen_curves(ctx, max);
+    if !unseen.is_empty() {
+        let k = ctx.seed as usize % unseen.len();
+        unseen.rotate_left(k);
+    }
+    Send::Hello(
+        ctx.hellos
+            .legacy_curves_first(ctx.seed, max, suites, &unseen)
+            .encode(),
+    )
+}
+
+/// The ECDHE curves no answer at `version` has shown yet.
+fn unseen_curves(ctx: &Ctx<'_>, version: TlsVersion) -> Vec<NamedGroup> {
+    let seen: Vec<u16> = ctx
+        .facts
+        .get(version)
+        .and_then(|v| v.groups.clone())
+        .unwrap_or_default();
+    ecdhe_curves()
+        .into_iter()
+        .filter(|g| !seen.contains(&g.0))
+        .collect()
+}
+
 /// Walks TLS 1.2, 1.1, 1.0, SSL 3.0 from the top: each probe offers every
 /// candidate suite up to `max` and learns the best version below it and
 /// that version's preferred suite.
@@ -214,7 +249,10 @@ impl DescentTask {
 /// As soon as two suites are known the server-order probe goes out; when
 /// it says the server follows the client's order, the suites of the best
 /// legacy version not asked yet are split into lanes ([`ScanConfig::lanes`]),
-/// each a task of its own: accepted + lanes probes, in parallel.
+/// each a task of its own: accepted + lanes probes, in parallel. (Lanes
+/// that also offered the other lanes' suites, so that one refusal would
+/// settle all, were tried: on Postfix the lanes then picked the same
+/// suite as often as they saved a refusal.)
 ///
 /// [`ScanConfig::lanes`]: super::ScanConfig::lanes
 pub(crate) struct SuitesTask {
@@ -291,7 +329,7 @@ impl SuitesTask {
                 self.version,
                 self.offered.len()
             ),
-            send: hello(ctx, self.version, &self.offered),
+            send: suites_hello(ctx, self.version, &self.offered),
         }
     }
 
@@ -312,7 +350,7 @@ impl SuitesTask {
                     );
                     ctx.facts
                         .unknown(self.version, SupportStatus::Error, detail);
-                    self.done = true;
+                    self.fail(ctx);
                     return;
                 }
                 ctx.facts.add_suite(self.version, c);
@@ -337,8 +375,17 @@ impl SuitesTask {
                 }
                 ctx.facts
                     .unknown(self.version, status_of(&f), f.to_string());
-                self.done = true;
+                self.fail(ctx);
             }
+        }
+    }
+
+    /// Ends this task without asking all it had to.
+    fn fail(&mut self, ctx: &mut Ctx<'_>) {
+        self.done = true;
+        if let Some(v) = ctx.facts.v(self.version) {
+            v.open_lanes = v.open_lanes.saturating_sub(1);
+            v.suites_over |= v.open_lanes == 0;
         }
     }
 
@@ -352,6 +399,7 @@ impl SuitesTask {
             // Other lanes of this version are still asking.
             return;
         }
+        v.suites_over = true;
         v.suites_complete = true;
         let found = ctx.facts.suites(self.version);
         if found.len() >= 2 {
@@ -364,7 +412,8 @@ impl SuitesTask {
 /// Spawns the ECDHE curves task of `version`, once, as soon as the server
 /// chose an ECDHE suite there and `version` is the best legacy one. The
 /// curves probes offer every ECDHE candidate suite (the server may pick
-/// any: only its curve matters), so they need not wait for the suites.
+/// any: only its curve matters); they wait for the suite probes, which
+/// show most curves of a server that follows the client's order.
 fn ask_curves(version: TlsVersion, ctx: &mut Ctx<'_>) {
     let ecdhe_seen = ctx
         .facts
@@ -538,6 +587,8 @@ pub(crate) struct CurvesTask {
     version: TlsVersion,
     suites: Vec<u16>,
     remaining: Vec<NamedGroup>,
+    /// The suites of the version were over and the first probe went out.
+    started: bool,
     done: bool,
 }
 
@@ -547,11 +598,22 @@ impl CurvesTask {
             version,
             suites,
             remaining: ecdhe_curves(),
+            started: false,
             done: false,
         }
     }
 
     pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if !self.started {
+            // The suite probes ask about curves as they go: what they
+            // leave unseen is asked here, once they are over.
+            let suites_over = ctx.facts.get(self.version).is_none_or(|v| v.suites_over);
+            if !suites_over {
+                return Next::Wait;
+            }
+            self.started = true;
+            self.remaining = unseen_curves(ctx, self.version);
+        }
         if let Some(v) = ctx.facts.v(self.version)
             && v.groups.is_none()
         {

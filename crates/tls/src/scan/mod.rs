@@ -27,6 +27,10 @@
 //!   every ServerHello's answer is recorded; the ServerKeyExchange of each
 //!   DHE or ECDHE answer gives the DH prime size or curve; the suite's
 //!   authentication and the clear-text Certificate give the key type.
+//!   The suite probes of the best legacy version put the ECDHE curves not
+//!   seen yet first in supported_groups (a different one first in each):
+//!   a server that follows the client's order of curves names a new one
+//!   in each ServerKeyExchange, so the curves task finds them at no cost.
 //! * Then, once what they need is known: one reverse-order probe per
 //!   version (server order), ECDHE curves of the best legacy version, the
 //!   fallback SCSV probe, TLS 1.3 certificate key types (ECDSA-only and
@@ -263,16 +267,24 @@ impl Planner {
     /// out). Each is handed out once.
     pub fn poll(&mut self) -> Vec<ProbeRequest> {
         let mut out = Vec::new();
-        let mut i = 0;
-        while i < self.slots.len() {
-            let ready = self
-                .slots
-                .get(i)
-                .is_some_and(|s| !s.done && s.in_flight.is_none());
-            if ready && let Some(req) = self.step(i) {
-                out.push(req);
+        loop {
+            // A task that ends may release one that waits on it earlier in
+            // the list: go round again until a pass changes nothing.
+            let before = self.open_slots();
+            let mut i = 0;
+            while i < self.slots.len() {
+                let ready = self
+                    .slots
+                    .get(i)
+                    .is_some_and(|s| !s.done && s.in_flight.is_none());
+                if ready && let Some(req) = self.step(i) {
+                    out.push(req);
+                }
+                i += 1;
             }
-            i += 1;
+            if !out.is_empty() || self.open_slots() == before {
+                break;
+            }
         }
         if out.is_empty() && !self.slots.iter().any(|s| s.in_flight.is_some()) {
             // Nothing runs and nothing can start: what still waits would
@@ -282,6 +294,12 @@ impl Planner {
             }
         }
         out
+    }
+
+    /// (slots, slots not done): changes whenever a task ends or spawns.
+    fn open_slots(&self) -> (usize, usize) {
+        let open = self.slots.iter().filter(|s| !s.done).count();
+        (self.slots.len(), open)
     }
 
     fn step(&mut self, i: usize) -> Option<ProbeRequest> {

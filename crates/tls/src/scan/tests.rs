@@ -117,7 +117,9 @@ fn full_scan_of_a_modern_server_finds_exactly_its_configuration() {
     let legacy = ns + 1 // accepted + 1, the first made by the descent
         + 1 // TLS 1.1 and below: protocol_version settles them all
         + 1 // reverse order
-        + server.curves.len() + 1; // curves + 1
+        // The server's own first curve shows in the suites' answers; the
+        // curves task asks for the others, + 1.
+        + (server.curves.len() - 1) + 1;
     let tls13 = 3 // suite and group at once
         + 1 // refused: which list is exhausted?
         + 1 // suites alone: exhausted
@@ -134,9 +136,18 @@ fn a_client_order_server_is_seen_as_such() {
         server_order: false,
         ..SimServer::modern()
     };
-    let (scan, _) = run(&server, TlsScanMode::Full);
+    let (scan, log) = run(&server, TlsScanMode::Full);
     let tls12 = scan.version(TlsVersion::TLS12).unwrap();
     assert_eq!(tls12.server_order, Some(CipherOrder::Client));
+    // The suite probes showed every curve: the curves task only had to
+    // hear that nothing else is accepted.
+    assert_eq!(
+        sorted(group_codes(&scan, TlsVersion::TLS12)),
+        sorted(server.curves.clone())
+    );
+    assert!(tls12.groups.as_ref().unwrap().complete);
+    let curve_probes: Vec<&String> = log.iter().filter(|p| p.contains("ECDHE curves")).collect();
+    assert_eq!(curve_probes.len(), 1, "{curve_probes:#?}");
     assert_eq!(
         sorted(codes(&scan, TlsVersion::TLS12)),
         sorted(server.suites.clone())
