@@ -1,7 +1,7 @@
 //! Robustness: every parser is fed arbitrary bytes behind its own envelope,
 //! every truncation of real lines, and byte corruptions of them; nothing may
-//! panic. (cargo-fuzz needs a nightly toolchain and is not installed here:
-//! these proptests stand in for one fuzz target per parser.)
+//! panic. (The cargo-fuzz targets in `fuzz/` — one per parser, the envelope
+//! and the whole pipeline — go further; these run with every `cargo test`.)
 
 use mailwarden_logs::Analyzer;
 use mailwarden_logs::detect::Thresholds;
