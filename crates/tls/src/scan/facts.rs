@@ -45,8 +45,6 @@ pub(crate) struct VersionFacts {
     pub order_asked: bool,
     /// The ECDHE curves task was started.
     pub curves_asked: bool,
-    /// A lane ended without asking all it had to.
-    pub lanes_failed: bool,
     /// Every suite task (lane) of this version ended, complete or not.
     pub suites_over: bool,
 }
@@ -126,7 +124,6 @@ impl Facts {
                     open_lanes: 0,
                     order_asked: false,
                     curves_asked: false,
-                    lanes_failed: false,
                     suites_over: false,
                 })
                 .collect(),

@@ -65,6 +65,9 @@ pub(crate) struct DescentTask {
     pending: Option<Pending>,
     offered: Vec<u16>,
     retried_without_dhe: bool,
+    /// An ambiguous refusal of `max` awaits the server order of the best
+    /// version to decide whether a retry without DHE can tell more.
+    undecided: Option<String>,
     /// Throttled probes repeated in a row.
     resumed: u8,
     /// Quick mode: versions whose weak classes are being asked.
@@ -78,20 +81,79 @@ impl DescentTask {
             pending: None,
             offered: Vec::new(),
             retried_without_dhe: false,
+            undecided: None,
             resumed: 0,
             classes_at: Vec::new(),
         }
     }
 
+    /// Decides an ambiguous refusal of `max` once the best version's order
+    /// is known: a server that follows the client's order would have
+    /// chosen any other suite before DHE (offered last), so a retry
+    /// without DHE could only be refused too. Otherwise (or when the order
+    /// stays unknown), the retry.
+    fn decide(&mut self, max: TlsVersion, ctx: &mut Ctx<'_>) -> Option<Next> {
+        let detail = self.undecided.take()?;
+        let best = ctx.facts.highest_legacy().and_then(|v| ctx.facts.get(v));
+        let order = best.and_then(|v| v.order);
+        // Quick mode never asks the order.
+        let settled = ctx.facts.mode == TlsScanMode::Quick
+            || best.is_none_or(|v| v.suites_over || v.suites_complete);
+        if order.is_none() && !settled {
+            self.undecided = Some(detail);
+            return Some(Next::Wait);
+        }
+        if order == Some(CipherOrder::Client) {
+            ctx.facts.refuse(
+                max,
+                format!(
+                    "{detail}; DHE was offered last to a server that follows the client's order"
+                ),
+            );
+            self.go_below(max);
+            return None;
+        }
+        self.retry_without_dhe(ctx);
+        None
+    }
+
+    fn retry_without_dhe(&mut self, ctx: &Ctx<'_>) {
+        self.retried_without_dhe = true;
+        let dhe = dhe_suites();
+        let rest = legacy_candidates()
+            .into_iter()
+            .filter(|c| !dhe.contains(c))
+            .collect();
+        self.pending = Some(Pending::new(rest, ctx.config.bundle_size));
+    }
+
     pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        if let Some(max) = self.max
+            && let Some(next) = self.decide(max, ctx)
+        {
+            return next;
+        }
         let Some(max) = self.max else {
             ctx.facts.legacy_known = true;
             return Next::Done;
         };
         let chunk = ctx.config.bundle_size;
-        let pending = self
-            .pending
-            .get_or_insert_with(|| Pending::new(legacy_candidates(), chunk));
+        // Below a version already found, DHE goes last: a server that
+        // follows the client's order then picks anything else first, so a
+        // server without DH parameters is not mistaken for one without the
+        // version.
+        let below = ctx.facts.highest_legacy().is_some();
+        let pending = self.pending.get_or_insert_with(|| {
+            let mut candidates = legacy_candidates();
+            if below {
+                let dhe = dhe_suites();
+                let (mut first, last): (Vec<u16>, Vec<u16>) =
+                    candidates.into_iter().partition(|c| !dhe.contains(c));
+                first.extend(last);
+                candidates = first;
+            }
+            Pending::new(candidates, chunk)
+        });
         let Some(offer) = pending.current() else {
             return Next::Done;
         };
@@ -151,13 +213,7 @@ impl DescentTask {
                 // without DH parameters choose and cannot complete) covers
                 // the case that matters.
                 if r.is_ambiguous() && !self.retried_without_dhe {
-                    self.retried_without_dhe = true;
-                    let dhe = dhe_suites();
-                    let rest = legacy_candidates()
-                        .into_iter()
-                        .filter(|c| !dhe.contains(c))
-                        .collect();
-                    self.pending = Some(Pending::new(rest, ctx.config.bundle_size));
+                    self.undecided = Some(r.detail);
                     return;
                 }
                 let detail = if self.retried_without_dhe {

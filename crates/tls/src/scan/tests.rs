@@ -122,8 +122,9 @@ fn full_scan_of_a_modern_server_finds_exactly_its_configuration() {
         + (server.curves.len() - 1) + 1;
     let tls13 = 3 // suite and group at once
         + 1 // refused: which list is exhausted?
-        + 1 // suites alone: exhausted
-        + (ng - 3) + 1 // the other groups + 1
+        // The other groups (the suites not chosen yet offered first: a group
+        // chosen with a known suite says the suites ran out) + 1.
+        + (ng - 3) + 1
         + 1 // reverse order
         + 2; // ECDSA-only and RSA-only signature algorithms
     let others = 1 /* SSLv2 */ + 1 /* fallback SCSV */;
@@ -491,10 +492,9 @@ fn a_client_order_server_is_asked_in_parallel_lanes() {
         sorted(server.curves.clone())
     );
     // Five legacy lanes (ECDHE-ECDSA, ECDHE-RSA, DHE, RSA, the rest) end
-    // with four more refusals, and TLS 1.3 groups go to three lanes (two
-    // more refusals).
+    // with four more refusals; TLS 1.3 is one chain either way.
     assert!(
-        parallel.probes <= serial.probes + 4 + 2,
+        parallel.probes <= serial.probes + 4,
         "{} probes in lanes, {} in one chain",
         parallel.probes,
         serial.probes
@@ -512,4 +512,62 @@ fn a_server_with_its_own_order_is_asked_in_one_chain() {
     let (without, _) = rounds(&server, false);
     assert_eq!(with.probes, without.probes);
     assert_eq!(codes(&with, TlsVersion::TLS12), server.suites);
+}
+
+#[test]
+fn a_client_order_server_that_closes_costs_one_probe_per_older_version() {
+    // Dovecot without DH parameters: every refusal a bare close, DHE chosen
+    // then dropped. Below TLS 1.2, DHE goes last; once the server is seen to
+    // follow the client's order, a close needs no retry without DHE.
+    let server = SimServer {
+        server_order: false,
+        suites: vec![0xc02f, 0xc030, 0x009e, 0x0039, 0xc013],
+        broken_dhe: true,
+        closes: true,
+        ..SimServer::modern()
+    };
+    let (scan, log) = run(&server, TlsScanMode::Full);
+    for v in ["TLSv1.1", "TLSv1.0", "SSLv3"] {
+        let asked = log
+            .iter()
+            .filter(|p| p.starts_with(&format!("versions up to {v}:")))
+            .count();
+        assert_eq!(asked, 1, "{v}: {log:#?}");
+    }
+    for v in [TlsVersion::TLS11, TlsVersion::TLS10, TlsVersion::SSL3] {
+        assert_eq!(status(&scan, v), SupportStatus::Refused, "{v}");
+        let detail = scan.version(v).unwrap().detail.clone().unwrap();
+        assert!(detail.contains("offered last"), "{v}: {detail}");
+    }
+    // The same server with TLS 1.1 too: found, with a suite other than DHE.
+    let older = SimServer {
+        legacy_versions: vec![TlsVersion::TLS11, TlsVersion::TLS12],
+        ..server
+    };
+    let (scan, _) = run(&older, TlsScanMode::Full);
+    assert_eq!(status(&scan, TlsVersion::TLS11), SupportStatus::Accepted);
+    assert_eq!(status(&scan, TlsVersion::TLS10), SupportStatus::Refused);
+}
+
+#[test]
+fn tls13_suites_outlast_a_single_group() {
+    // One group, three suites: the second hello of both lists is refused
+    // for want of a group; the suites are still all found.
+    for server_order in [true, false] {
+        let server = SimServer {
+            server_order,
+            tls13_groups: vec![0x001d],
+            ..SimServer::modern()
+        };
+        let (scan, log) = run(&server, TlsScanMode::Full);
+        assert_eq!(
+            sorted(codes(&scan, TlsVersion::TLS13)),
+            sorted(server.tls13_suites.clone()),
+            "{log:#?}"
+        );
+        assert_eq!(group_codes(&scan, TlsVersion::TLS13), vec![0x001d]);
+        let tls13 = scan.version(TlsVersion::TLS13).unwrap();
+        assert!(tls13.suites_complete);
+        assert!(tls13.groups.as_ref().unwrap().complete);
+    }
 }

@@ -1,7 +1,7 @@
 //! TLS 1.3 tasks: suites and groups together (a HelloRetryRequest names
 //! both), and the certificate key types behind the encrypted Certificate.
 
-use mailwarden_model::{CipherOrder, SupportStatus, TlsScanMode, TlsVersion};
+use mailwarden_model::{SupportStatus, TlsScanMode, TlsVersion};
 
 use super::answer::{Answer, Reply, reply, status_of};
 use super::hellos::{
@@ -10,7 +10,6 @@ use super::hellos::{
 };
 use super::legacy::MAX_RESUMES;
 use super::{Ctx, Next, Send, Task};
-use crate::groups::GroupKind;
 use crate::wire::{NamedGroup, SignatureScheme};
 
 /// Which dimension the next TLS 1.3 probe explores.
@@ -20,7 +19,8 @@ enum Phase {
     Both,
     /// Suites not chosen yet, with a group known to work.
     Suites,
-    /// Groups not chosen yet, with a suite known to work.
+    /// Groups not chosen yet, with a suite known to work (after the
+    /// suites not chosen yet while those may remain).
     Groups,
     Done,
 }
@@ -39,8 +39,6 @@ pub(crate) struct Tls13Task {
     groups_done: bool,
     /// Throttled probes repeated in a row.
     resumed: u8,
-    /// The groups went to parallel lanes ([`GroupLane`]).
-    lanes: bool,
 }
 
 impl Tls13Task {
@@ -55,27 +53,10 @@ impl Tls13Task {
             suites_done: false,
             groups_done: false,
             resumed: 0,
-            lanes: false,
         }
     }
 
     pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let client_order = ctx
-            .facts
-            .versions
-            .iter()
-            .any(|v| v.order == Some(CipherOrder::Client));
-        if let Some(&suite) = ctx.facts.suites(TlsVersion::TLS13).first()
-            && self.mode == TlsScanMode::Full
-            && ctx.config.lanes
-            && client_order
-            && !self.lanes
-            && !self.groups_done
-            && self.phase != Phase::Done
-        {
-            self.spawn_lanes(suite, ctx);
-            self.phase = self.after(false);
-        }
         let found_suite = ctx.facts.suites(TlsVersion::TLS13).first().copied();
         let found_group = ctx
             .facts
@@ -85,7 +66,18 @@ impl Tls13Task {
         let offer = match self.phase {
             Phase::Both => Some((self.suites.clone(), self.groups.clone())),
             Phase::Suites => found_group.map(|g| (self.suites.clone(), vec![NamedGroup(g)])),
-            Phase::Groups => found_suite.map(|s| (vec![s], self.groups.clone())),
+            Phase::Groups => found_suite.map(|s| {
+                // Right after a refusal of both lists, the suites not
+                // chosen yet go first: a new group chosen with the suite
+                // known to work then says the suites were what ran out.
+                let mut suites = if self.suites_done {
+                    Vec::new()
+                } else {
+                    self.suites.clone()
+                };
+                suites.push(s);
+                (suites, self.groups.clone())
+            }),
             Phase::Done => None,
         };
         let Some((suites, groups)) = offer else {
@@ -137,6 +129,15 @@ impl Tls13Task {
                     return;
                 }
                 ctx.facts.accept(tls13);
+                if self.phase == Phase::Groups
+                    && !self.suites_done
+                    && !self.suites.contains(&s)
+                    && g.is_some_and(|g| self.groups.contains(&g))
+                {
+                    // Both lists were refused together, yet a group of
+                    // that list works: the suites had run out.
+                    self.suites_done = true;
+                }
                 if self.suites.contains(&s) {
                     ctx.facts.add_suite(tls13, s);
                     self.suites.retain(|&x| x != s);
@@ -187,43 +188,10 @@ impl Tls13Task {
             (true, true) => Phase::Done,
             (true, false) => Phase::Groups,
             (false, true) => Phase::Suites,
-            (false, false) if refused || self.phase == Phase::Suites => Phase::Suites,
+            (false, false) if self.phase == Phase::Suites => Phase::Suites,
+            (false, false) if refused => Phase::Groups,
             (false, false) => Phase::Both,
         }
-    }
-
-    /// Once a suite is known and the server is seen to follow the client's
-    /// order (so that the groups have no order of the server's to keep):
-    /// the groups not chosen yet go to one lane per kind (elliptic curves,
-    /// finite-field groups, post-quantum and the rest), asked with `suite`
-    /// in parallel, while this task goes on with the suites alone. The
-    /// certificate key types need only one suite and group: they are
-    /// asked now too.
-    fn spawn_lanes(&mut self, suite: u16, ctx: &mut Ctx<'_>) {
-        self.lanes = true;
-        let groups = std::mem::take(&mut self.groups);
-        self.groups_done = true;
-        let kind = |g: &NamedGroup| match crate::groups::group(g.0).map(|i| i.kind) {
-            Some(GroupKind::Ecdhe) => 0,
-            Some(GroupKind::Ffdhe) => 1,
-            _ => 2,
-        };
-        let mut lanes: Vec<Vec<NamedGroup>> = vec![Vec::new(); 3];
-        for g in groups {
-            if let Some(lane) = lanes.get_mut(kind(&g)) {
-                lane.push(g);
-            }
-        }
-        lanes.retain(|l| !l.is_empty());
-        if let Some(v) = ctx.facts.v(TlsVersion::TLS13) {
-            // This task and its lanes.
-            v.open_lanes += 1 + lanes.len();
-        }
-        for groups in lanes {
-            ctx.spawn
-                .push(Task::Groups13(GroupLane::new(suite, groups)));
-        }
-        ask_key_types(ctx);
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_>) {
@@ -233,114 +201,9 @@ impl Tls13Task {
         let full = self.mode == TlsScanMode::Full;
         if let Some(v) = ctx.facts.v(TlsVersion::TLS13) {
             v.suites_complete = full && self.suites_done;
-            if !self.lanes {
-                v.groups_complete = full && self.groups_done;
-            }
+            v.groups_complete = full && self.groups_done;
         }
-        if self.lanes {
-            lane_over(ctx, true);
-        } else {
-            finish_tls13(ctx, full);
-        }
-    }
-}
-
-/// One lane of TLS 1.3 groups, asked with one suite known to work: each
-/// HelloRetryRequest names one more group, until refused.
-pub(crate) struct GroupLane {
-    suite: u16,
-    groups: Vec<NamedGroup>,
-    resumed: u8,
-    done: bool,
-}
-
-impl GroupLane {
-    fn new(suite: u16, groups: Vec<NamedGroup>) -> Self {
-        GroupLane {
-            suite,
-            groups,
-            resumed: 0,
-            done: false,
-        }
-    }
-
-    pub(crate) fn next(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        if self.done {
-            return Next::Done;
-        }
-        if self.groups.is_empty() {
-            self.done = true;
-            lane_over(ctx, true);
-            return Next::Done;
-        }
-        let spec = ctx.hellos.tls13(
-            ctx.seed,
-            &[self.suite],
-            &self.groups,
-            Vec::new(),
-            &tls13_signature_algorithms(),
-        );
-        Next::Probe {
-            purpose: format!(
-                "TLSv1.3 groups: {} not chosen yet, no key share",
-                self.groups.len()
-            ),
-            send: Send::Hello(spec.encode()),
-        }
-    }
-
-    pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
-        let tls13 = TlsVersion::TLS13;
-        if !matches!(reply(answer), Reply::Unknown(_)) {
-            self.resumed = 0;
-        }
-        match reply(answer) {
-            Reply::Chose { hello, .. } => {
-                let g = hello.parsed.key_share_group;
-                match g.filter(|g| hello.version == tls13 && self.groups.contains(g)) {
-                    Some(g) => {
-                        ctx.facts.add_group(tls13, g.0);
-                        self.groups.retain(|&x| x != g);
-                    }
-                    None => {
-                        let detail = format!(
-                            "answered {} with group {g:?} to an offer of other TLSv1.3 groups",
-                            hello.version
-                        );
-                        ctx.facts.unknown(tls13, SupportStatus::Error, detail);
-                        self.done = true;
-                        lane_over(ctx, false);
-                    }
-                }
-            }
-            Reply::Refused(_) => {
-                self.done = true;
-                lane_over(ctx, true);
-            }
-            Reply::Unknown(f) => {
-                if status_of(&f) == SupportStatus::Throttled && self.resumed < MAX_RESUMES {
-                    self.resumed += 1;
-                    return;
-                }
-                ctx.facts.unknown(tls13, status_of(&f), f.to_string());
-                self.done = true;
-                lane_over(ctx, false);
-            }
-        }
-    }
-}
-
-/// One TLS 1.3 lane (or the suites task that spawned them) is over;
-/// `complete`: it asked everything it had to. The last one finishes.
-fn lane_over(ctx: &mut Ctx<'_>, complete: bool) {
-    let Some(v) = ctx.facts.v(TlsVersion::TLS13) else {
-        return;
-    };
-    v.lanes_failed |= !complete;
-    v.open_lanes = v.open_lanes.saturating_sub(1);
-    if v.open_lanes == 0 {
-        v.groups_complete = !v.lanes_failed;
-        finish_tls13(ctx, true);
+        finish_tls13(ctx, full);
     }
 }
 
