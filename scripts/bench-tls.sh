@@ -29,6 +29,12 @@
 # modern handshake with certificate checks, groups, curves, key types, DH
 # sizes, server order, renegotiation, compression, EMS, ETM, tickets,
 # stapling, fallback SCSV, Heartbleed.
+#
+# For Postfix and Dovecot it also prints a floor: what the server alone
+# needs for as many connections as mailwarden made, 8 at a time, each doing
+# only the STARTTLS dialog, one fixed ClientHello and reading the first
+# flight (scripts/bench/floor.py). No tool that needs that many connections
+# can be faster than the floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench-tls.sh: run as root (the test bed and tcpdump need it)" >&2; exit 2; }

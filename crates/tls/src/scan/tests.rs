@@ -125,8 +125,9 @@ fn full_scan_of_a_modern_server_finds_exactly_its_configuration() {
         // The other groups (the suites not chosen yet offered first: a group
         // chosen with a known suite says the suites ran out) + 1.
         + (ng - 3) + 1
-        + 1 // reverse order
-        + 2; // ECDSA-only and RSA-only signature algorithms
+        // ECDSA-only and RSA-only signature algorithms, the ECDSA one with
+        // the suites in reverse (server order).
+        + 2;
     let others = 1 /* SSLv2 */ + 1 /* fallback SCSV */;
     assert_eq!(log.len(), legacy + tls13 + others, "{log:#?}");
 }
@@ -569,5 +570,38 @@ fn tls13_suites_outlast_a_single_group() {
         let tls13 = scan.version(TlsVersion::TLS13).unwrap();
         assert!(tls13.suites_complete);
         assert!(tls13.groups.as_ref().unwrap().complete);
+    }
+}
+
+#[test]
+fn the_tls13_order_rides_with_a_key_type_probe() {
+    // RSA only: the RSA probe carries the order (the legacy suites showed
+    // no ECDSA key); the ECDSA probe is refused and asks nothing more.
+    for server_order in [true, false] {
+        let server = SimServer {
+            server_order,
+            ecdsa: false,
+            suites: vec![0xc030, 0xc02f, 0x009f, 0x009e, 0x002f],
+            ..SimServer::modern()
+        };
+        let (scan, log) = run(&server, TlsScanMode::Full);
+        let expected = if server_order {
+            CipherOrder::Server
+        } else {
+            CipherOrder::Client
+        };
+        let tls13 = scan.version(TlsVersion::TLS13).unwrap();
+        assert_eq!(tls13.server_order, Some(expected), "{log:#?}");
+        assert!(
+            !log.iter()
+                .any(|p| p == "TLSv1.3 server order: suites in reverse"),
+            "{log:#?}"
+        );
+        let keys: Vec<&str> = scan
+            .certificate_keys
+            .iter()
+            .map(|k| k.key_type.as_str())
+            .collect();
+        assert_eq!(keys, vec!["rsa"]);
     }
 }

@@ -1,7 +1,7 @@
 //! TLS 1.3 tasks: suites and groups together (a HelloRetryRequest names
 //! both), and the certificate key types behind the encrypted Certificate.
 
-use mailwarden_model::{SupportStatus, TlsScanMode, TlsVersion};
+use mailwarden_model::{CipherOrder, SupportStatus, TlsScanMode, TlsVersion};
 
 use super::answer::{Answer, Reply, reply, status_of};
 use super::hellos::{
@@ -151,9 +151,6 @@ impl Tls13Task {
                 if self.mode == TlsScanMode::Quick {
                     self.phase = Phase::Done;
                 }
-                if ctx.facts.suites(tls13).len() == 2 {
-                    super::legacy::ask_order(tls13, ctx);
-                }
             }
             Reply::Refused(r) => match self.phase {
                 Phase::Both if nothing_yet => {
@@ -216,31 +213,49 @@ fn finish_tls13(ctx: &mut Ctx<'_>, full: bool) {
     if !full || !ctx.facts.accepted(TlsVersion::TLS13) {
         return;
     }
-    if ctx.facts.suites(TlsVersion::TLS13).len() >= 2 {
-        super::legacy::ask_order(TlsVersion::TLS13, ctx);
-    }
     ask_key_types(ctx);
 }
 
-/// Spawns the TLS 1.3 certificate key type probes, once.
+/// Spawns the TLS 1.3 certificate key type probes, once. With two suites
+/// or more, the probe of the key type the legacy versions showed (ECDSA
+/// when none) also asks the server order: its hello offers the suites in
+/// reverse.
 fn ask_key_types(ctx: &mut Ctx<'_>) {
     if ctx.facts.tls13_keys_asked {
         return;
     }
     ctx.facts.tls13_keys_asked = true;
-    ctx.spawn
-        .push(Task::KeyType13(KeyTypeTask::new("ecdsa", ECDSA_ONLY)));
-    ctx.spawn
-        .push(Task::KeyType13(KeyTypeTask::new("rsa", RSA_ONLY)));
+    let order = ctx.facts.suites(TlsVersion::TLS13).len() >= 2
+        && ctx
+            .facts
+            .v(TlsVersion::TLS13)
+            .is_some_and(|v| !std::mem::replace(&mut v.order_asked, true));
+    let rsa_first = !ctx.facts.keys.iter().any(|k| k.key_type == "ecdsa")
+        && ctx.facts.keys.iter().any(|k| k.key_type == "rsa");
+    ctx.spawn.push(Task::KeyType13(KeyTypeTask {
+        order: order && !rsa_first,
+        ..KeyTypeTask::new("ecdsa", ECDSA_ONLY)
+    }));
+    ctx.spawn.push(Task::KeyType13(KeyTypeTask {
+        order: order && rsa_first,
+        ..KeyTypeTask::new("rsa", RSA_ONLY)
+    }));
 }
 
 /// Whether a TLS 1.3 server has a certificate of one key type: a hello
 /// whose signature_algorithms only that key type can serve, with a real
 /// key share so that the answer is a ServerHello (sent only once the
 /// server has picked a certificate and signature algorithm).
+///
+/// It may also ask the server order (`order`): the known suites go in
+/// reverse, and the suite of the answer (a ServerHello or a
+/// HelloRetryRequest) tells whose order the server follows. When the answer
+/// names no suite, a plain order probe follows.
 pub(crate) struct KeyTypeTask {
     key_type: &'static str,
     algorithms: &'static [SignatureScheme],
+    order: bool,
+    offered: Vec<u16>,
     asked: bool,
 }
 
@@ -249,6 +264,8 @@ impl KeyTypeTask {
         KeyTypeTask {
             key_type,
             algorithms,
+            order: false,
+            offered: Vec::new(),
             asked: false,
         }
     }
@@ -262,27 +279,70 @@ impl KeyTypeTask {
         let share = groups
             .iter()
             .find_map(|&g| placeholder_share(NamedGroup(g)));
-        let suites = ctx.facts.suites(TlsVersion::TLS13);
+        let mut suites = ctx.facts.suites(TlsVersion::TLS13);
         let Some(share) = share.filter(|_| !suites.is_empty()) else {
+            self.ask_order_alone(ctx);
             return Next::Done;
         };
         self.asked = true;
+        if self.order {
+            suites.reverse();
+        }
+        self.offered = suites;
         let group = share.group;
-        let spec = ctx
-            .hellos
-            .tls13(ctx.seed, &suites, &[group], vec![share], self.algorithms);
+        let spec = ctx.hellos.tls13(
+            ctx.seed,
+            &self.offered,
+            &[group],
+            vec![share],
+            self.algorithms,
+        );
+        let order = if self.order {
+            ", suites in reverse: server order"
+        } else {
+            ""
+        };
         Next::Probe {
-            purpose: format!("TLSv1.3 {} certificate ({group} key share)", self.key_type),
+            purpose: format!(
+                "TLSv1.3 {} certificate ({group} key share){order}",
+                self.key_type
+            ),
             send: Send::Hello(spec.encode()),
         }
     }
 
     pub(crate) fn answer(&mut self, answer: &Answer, ctx: &mut Ctx<'_>) {
-        if let Reply::Chose { hello, .. } = reply(answer)
-            && hello.version == TlsVersion::TLS13
-            && !hello.is_hello_retry_request()
-        {
-            ctx.facts.key_seen(self.key_type, TlsVersion::TLS13, None);
+        let tls13 = TlsVersion::TLS13;
+        let chosen = match reply(answer) {
+            Reply::Chose { hello, .. } if hello.version == tls13 => {
+                if !hello.is_hello_retry_request() {
+                    ctx.facts.key_seen(self.key_type, tls13, None);
+                }
+                Some(hello.cipher_suite).filter(|c| self.offered.contains(c))
+            }
+            _ => None,
+        };
+        match chosen {
+            Some(c) if self.order => {
+                let order = if self.offered.first() == Some(&c) {
+                    CipherOrder::Client
+                } else {
+                    CipherOrder::Server
+                };
+                if let Some(v) = ctx.facts.v(tls13) {
+                    v.order = Some(order);
+                }
+            }
+            _ => self.ask_order_alone(ctx),
+        }
+    }
+
+    /// The order was to be asked here and could not be: a probe of its own.
+    fn ask_order_alone(&mut self, ctx: &mut Ctx<'_>) {
+        if std::mem::take(&mut self.order) {
+            ctx.spawn.push(Task::Order(super::extras::OrderTask::new(
+                TlsVersion::TLS13,
+            )));
         }
     }
 }
