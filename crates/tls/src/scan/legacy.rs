@@ -274,7 +274,11 @@ impl DescentTask {
                     .into_iter()
                     .filter(|&s| s != first)
                     .collect();
-                let task = SuitesTask::new(version, remaining).opened(ctx);
+                let mut task = SuitesTask::new(version, remaining);
+                if ctx.facts.highest_legacy() == Some(version) {
+                    task.anchor = Some(first);
+                }
+                let task = task.opened(ctx);
                 ctx.spawn.push(task);
                 ask_curves(version, ctx);
             }
@@ -320,6 +324,16 @@ pub(crate) struct SuitesTask {
     done: bool,
     /// A lane split off another task (never split again).
     lane: bool,
+    /// The suite the descent found, to go last in the first hello: a
+    /// server with an order of its own picks it again (it was its first
+    /// choice of all), one that follows the client's picks a new suite
+    /// before it. Either way the order is known without a probe of its own.
+    anchor: Option<u16>,
+    /// The hello out carries the anchor.
+    anchored: bool,
+    /// The anchor was picked again: the server's order, once a second
+    /// suite shows that there is an order to speak of.
+    own_order_seen: bool,
 }
 
 impl SuitesTask {
@@ -332,6 +346,9 @@ impl SuitesTask {
             resumed: 0,
             done: false,
             lane: false,
+            anchor: None,
+            anchored: false,
+            own_order_seen: false,
         }
     }
 
@@ -379,12 +396,19 @@ impl SuitesTask {
             return Next::Done;
         };
         self.offered = offer.to_vec();
+        self.anchored = false;
+        let mut purpose = format!(
+            "{} suites: {} not chosen yet",
+            self.version,
+            self.offered.len()
+        );
+        if let Some(anchor) = self.anchor.take() {
+            self.offered.push(anchor);
+            self.anchored = true;
+            purpose.push_str(", then the first one found (server order)");
+        }
         Next::Probe {
-            purpose: format!(
-                "{} suites: {} not chosen yet",
-                self.version,
-                self.offered.len()
-            ),
+            purpose,
             send: suites_hello(ctx, self.version, &self.offered),
         }
     }
@@ -409,10 +433,32 @@ impl SuitesTask {
                     self.fail(ctx);
                     return;
                 }
+                if std::mem::take(&mut self.anchored) {
+                    let anchor = self.offered.last().copied();
+                    let order = if anchor == Some(c) {
+                        self.own_order_seen = true;
+                        None
+                    } else {
+                        Some(CipherOrder::Client)
+                    };
+                    if let Some(v) = ctx.facts.v(self.version) {
+                        v.order_asked = true;
+                        v.order = order;
+                    }
+                    if anchor == Some(c) {
+                        // Known already: nothing else to note.
+                        return;
+                    }
+                }
                 ctx.facts.add_suite(self.version, c);
                 ctx.facts
                     .observe_legacy(hello, flight, self.version > TlsVersion::SSL3);
                 pending.chose(c);
+                if self.own_order_seen
+                    && let Some(v) = ctx.facts.v(self.version)
+                {
+                    v.order = Some(CipherOrder::Server);
+                }
                 ask_curves(self.version, ctx);
                 if ctx.facts.suites(self.version).len() == 2 {
                     // Whether the server has an order of its own decides

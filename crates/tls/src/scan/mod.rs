@@ -31,8 +31,13 @@
 //!   seen yet first in supported_groups (a different one first in each):
 //!   a server that follows the client's order of curves names a new one
 //!   in each ServerKeyExchange, so the curves task finds them at no cost.
-//! * Then, once what they need is known: one reverse-order probe per
-//!   version (server order), ECDHE curves of the best legacy version, the
+//! * **Server order** costs no probe of its own where it can ride along:
+//!   the first suites probe of the best legacy version offers the suite
+//!   the descent found *last* (a server with its own order picks it again,
+//!   one that follows the client's picks a new suite), and the TLS 1.3
+//!   order rides with a certificate key type probe (suites in reverse).
+//! * Then, once what they need is known: a reverse-order probe for an
+//!   older version with two suites, ECDHE curves of the best legacy version, the
 //!   fallback SCSV probe, TLS 1.3 certificate key types (ECDSA-only and
 //!   RSA-only signature algorithms), and — only when the server
 //!   acknowledged heartbeat — the Heartbleed probe.
