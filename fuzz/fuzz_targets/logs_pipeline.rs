@@ -1,7 +1,7 @@
 //! The whole analyzer on arbitrary bytes: the reading pipeline of
-//! `mailwarden logs` (buffered reading, line splitting across buffer refills,
-//! parsing off the detector thread) against the plain line-by-line reference
-//! (`Analyzer::read_all`). Besides not panicking: both see the same events,
+//! `mailwarden logs` (chunks of whole lines parsed on several threads, the
+//! stateful half and the detectors in order on the calling thread) against
+//! the plain line-by-line reference (`Analyzer::read_all`). Besides not panicking: both see the same events,
 //! alerts and summary; the line counts add up to the lines of the input;
 //! every event and every alert's evidence cites a line of the input; every
 //! event passes the per-event checks of the parser targets.
@@ -15,7 +15,8 @@ use std::io::BufReader;
 use libfuzzer_sys::fuzz_target;
 use mailwarden_logs::detect::Thresholds;
 use mailwarden_logs::envelope::Decoder;
-use mailwarden_logs::{Analyzer, Collect, input};
+use mailwarden_logs::pipeline::{ReadOptions, read_input_with};
+use mailwarden_logs::{Analyzer, Collect};
 
 fuzz_target!(|data: &[u8]| {
     let lines = logs::lines(data);
@@ -27,13 +28,27 @@ fuzz_target!(|data: &[u8]| {
         jiff::Timestamp::from_second(1_795_867_200).unwrap(),
     );
 
-    // A small buffer, varying with the input, makes lines straddle refills.
+    // Small buffers and chunks, varying with the input, put chunk boundaries
+    // between the lines that depend on each other, and several threads
+    // parse them out of order.
     let capacity = 1 + data.len() % 97;
+    let seed = data.len().wrapping_mul(31) + usize::from(data.first().copied().unwrap_or(0));
+    let options = ReadOptions {
+        threads: 1 + seed % 3,
+        chunk_bytes: 1 + seed % 301,
+    };
     let mut reader = BufReader::with_capacity(capacity, data);
     let mut analyzer = Analyzer::new(Thresholds::default());
     let mut sink = Collect::default();
-    input::read_input(&mut analyzer, &mut reader, "fuzz", logs::clock(), &mut sink)
-        .expect("reading from memory cannot fail");
+    read_input_with(
+        &mut analyzer,
+        &mut reader,
+        "fuzz",
+        logs::clock(),
+        &mut sink,
+        options,
+    )
+    .expect("reading from memory cannot fail");
     analyzer.finish(&mut sink);
 
     assert_eq!(sink.events, expected.events);

@@ -2,9 +2,9 @@
 //! the time zone a local timestamp is in, and a small cache so that a million
 //! lines do not mean a million time zone lookups.
 
+use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
-use jiff::{SignedDuration, Timestamp};
 
 /// Per-input clock state. RFC 3164 lines (`Nov 28 01:34:11`) carry no year:
 /// the first line takes the year of the reference time (the file's
@@ -18,6 +18,9 @@ pub struct Clock {
     year: Option<i16>,
     last_month: i8,
     cache: Option<(i64, Timestamp)>,
+    /// The month of the first syslog line and the year the reference gave it
+    /// (what [`Clock::take_over`] checks when an input is read in pieces).
+    first: Option<(i8, i16)>,
 }
 
 /// The fields of a timestamp as written in a line.
@@ -50,7 +53,42 @@ impl Clock {
             year: None,
             last_month: 0,
             cache: None,
+            first: None,
         }
+    }
+
+    /// A clock like this one that has read nothing yet (for a piece of an
+    /// input read on another thread).
+    pub(crate) fn fresh(&self) -> Clock {
+        Clock::new(self.tz.clone(), self.reference)
+    }
+
+    /// Continues after `piece`, a [`Clock::fresh`] clock that read the lines
+    /// following this clock's: true when every year it gave is the one this
+    /// clock would have given (it then takes over the piece's state), false
+    /// when the piece must be read again after this clock's lines.
+    ///
+    /// The piece inferred its first syslog year from the reference; this
+    /// clock would have carried its own year on (plus one across December
+    /// to January). After that first line both clocks are in the same state.
+    pub(crate) fn take_over(&mut self, piece: &Clock) -> bool {
+        let Some((month, year)) = piece.first else {
+            // No syslog date in the piece: nothing depended on the year.
+            return true;
+        };
+        if let Some(carried) = self.year {
+            let expected = if self.last_month >= 10 && month <= 3 {
+                carried.saturating_add(1)
+            } else {
+                carried
+            };
+            if expected != year {
+                return false;
+            }
+        }
+        self.year = piece.year;
+        self.last_month = piece.last_month;
+        true
     }
 
     /// The instant of a written timestamp, or `None` when it is not a valid date.
@@ -71,8 +109,9 @@ impl Clock {
             }
             None => self.hour_start(year, c.month, c.day, h)?,
         };
-        let within = SignedDuration::new(i64::from(m) * 60 + i64::from(s), c.nanos.max(0));
-        base.checked_add(within).ok()
+        // Plain seconds: cheaper than adding a duration, the same instant.
+        let secs = base.as_second() + i64::from(m) * 60 + i64::from(s);
+        Timestamp::new(secs, c.nanos.clamp(0, 999_999_999)).ok()
     }
 
     fn hour_start(&mut self, year: i16, month: i8, day: i8, hour: i8) -> Option<Timestamp> {
@@ -103,6 +142,7 @@ impl Clock {
                 if ahead == Some(true) {
                     year -= 1;
                 }
+                self.first = Some((month, year));
                 year
             }
             Some(year) if self.last_month >= 10 && month <= 3 => year.saturating_add(1),

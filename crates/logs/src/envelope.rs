@@ -16,7 +16,8 @@
 use jiff::Timestamp;
 
 use crate::bytes;
-use crate::clock::{Civil, Clock};
+use crate::clock::Clock;
+use crate::stamp::{bsd_time, iso_time, tai64n};
 
 /// A decoded line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,26 +51,57 @@ pub enum Skip {
 #[derive(Debug)]
 pub struct Decoder {
     clock: Clock,
-    in_exim_block: bool,
+    /// Inside an Exim rejectlog entry (undated lines continue it); `None`
+    /// until a line says, for a decoder that starts in the middle of an input.
+    in_exim_block: Option<bool>,
+    /// Lines called unrecognized while `in_exim_block` was unknown.
+    undecided: u64,
     scratch_program: Vec<u8>,
     scratch_message: Vec<u8>,
     scratch_host: Vec<u8>,
 }
-
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
 
 impl Decoder {
     /// A decoder whose clock resolves local times and missing years.
     pub fn new(clock: Clock) -> Decoder {
         Decoder {
             clock,
-            in_exim_block: false,
+            in_exim_block: Some(false),
+            undecided: 0,
             scratch_program: Vec::new(),
             scratch_message: Vec::new(),
             scratch_host: Vec::new(),
         }
+    }
+
+    /// A decoder for a piece of an input that starts after lines read
+    /// elsewhere: it knows neither the year nor whether an Exim entry is open
+    /// ([`Decoder::take_over`] settles both).
+    pub(crate) fn for_piece(&self) -> Decoder {
+        Decoder {
+            in_exim_block: None,
+            ..Decoder::new(self.clock.fresh())
+        }
+    }
+
+    /// Continues after `piece` (made by [`Decoder::for_piece`] and fed the
+    /// lines after this decoder's) as if this decoder had read them: takes
+    /// over its state and returns how many of the lines it called
+    /// unrecognized were continuations of an Exim entry. `None` when a year
+    /// would differ: the piece must be decoded again, by this decoder.
+    pub(crate) fn take_over(&mut self, piece: &Decoder) -> Option<u64> {
+        if !self.clock.take_over(&piece.clock) {
+            return None;
+        }
+        let continuations = if self.in_exim_block == Some(true) {
+            piece.undecided
+        } else {
+            0
+        };
+        if piece.in_exim_block.is_some() {
+            self.in_exim_block = piece.in_exim_block;
+        }
+        Some(continuations)
     }
 
     /// Decodes one line (without its newline).
@@ -80,39 +112,44 @@ impl Decoder {
             return Err(Skip::Blank);
         }
         if line.first() == Some(&b'{') {
-            self.in_exim_block = false;
+            self.in_exim_block = Some(false);
             return self.journal(line);
         }
         let body = skip_pri(line);
         if let Some(rest) = body.strip_prefix(b"1 ")
             && rest.first().is_some_and(u8::is_ascii_digit)
         {
-            self.in_exim_block = false;
+            self.in_exim_block = Some(false);
             return self.rfc5424(rest);
         }
         if let Some((civil, rest)) = iso_time(body) {
             let exim = matches!(body.get(10), Some(b' '));
             let time = self.clock.resolve(civil);
             if exim && !looks_like_syslog(rest) {
-                self.in_exim_block = true;
+                self.in_exim_block = Some(true);
                 return Ok(exim_record(time, rest));
             }
-            self.in_exim_block = false;
+            self.in_exim_block = Some(false);
             return syslog_tail(time, rest);
         }
         if let Some((time, rest)) = tai64n(body) {
-            self.in_exim_block = false;
+            self.in_exim_block = Some(false);
             return syslog_tail(Some(time), rest);
         }
         if let Some((civil, rest)) = bsd_time(body) {
-            self.in_exim_block = false;
+            self.in_exim_block = Some(false);
             let time = self.clock.resolve(civil);
             return syslog_tail(time, rest);
         }
-        if self.in_exim_block {
-            return Err(Skip::Continuation);
+        match self.in_exim_block {
+            Some(true) => Err(Skip::Continuation),
+            Some(false) => Err(Skip::Unrecognized),
+            None => {
+                // A piece's first lines: the lines before it decide (see `take_over`).
+                self.undecided += 1;
+                Err(Skip::Unrecognized)
+            }
         }
-        Err(Skip::Unrecognized)
     }
 
     fn rfc5424<'a>(&'a mut self, rest: &'a [u8]) -> Result<Record<'a>, Skip> {
@@ -186,20 +223,6 @@ fn looks_like_syslog(rest: &[u8]) -> bool {
         t.len() > 1 && t.ends_with(b":") && t.first().is_some_and(u8::is_ascii_alphabetic)
     };
     (tag(first) && !first.contains(&b'=')) || (tag(second) && second.contains(&b'['))
-}
-
-/// daemontools/s6 `@4000000063b1f2a50a1b2c3d ` (TAI64N) stamps.
-fn tai64n(s: &[u8]) -> Option<(Timestamp, &[u8])> {
-    let hex = s.strip_prefix(b"@")?.get(..24)?;
-    let secs = u64::from_str_radix(std::str::from_utf8(hex.get(..16)?).ok()?, 16).ok()?;
-    let nanos = u32::from_str_radix(std::str::from_utf8(hex.get(16..)?).ok()?, 16).ok()?;
-    // TAI64 labels start at 2^62; TAI was 10 s ahead of UTC in 1972 (leap seconds since are ignored).
-    let unix = i64::try_from(secs.checked_sub(1 << 62)?)
-        .ok()?
-        .checked_sub(10)?;
-    let time = Timestamp::new(unix, i32::try_from(nanos).ok()?).ok()?;
-    let rest = s.get(25..)?;
-    Some((time, rest))
 }
 
 fn nil(s: &[u8]) -> &[u8] {
@@ -309,115 +332,6 @@ fn exim_record(time: Option<Timestamp>, rest: &[u8]) -> Record<'_> {
         pid,
         message: rest,
     }
-}
-
-fn two(s: &[u8], at: usize) -> Option<i8> {
-    let a = *s.get(at)?;
-    let b = *s.get(at + 1)?;
-    if !a.is_ascii_digit() || !b.is_ascii_digit() {
-        return None;
-    }
-    i8::try_from((a - b'0') * 10 + (b - b'0')).ok()
-}
-
-/// `HH:MM:SS` at `at`, then an optional fraction: the fields and the index after them.
-fn clock_time(s: &[u8], at: usize) -> Option<(i8, i8, i8, i32, usize)> {
-    let hour = two(s, at)?;
-    let minute = two(s, at + 3)?;
-    let second = two(s, at + 6)?;
-    if s.get(at + 2) != Some(&b':') || s.get(at + 5) != Some(&b':') {
-        return None;
-    }
-    let mut i = at + 8;
-    let mut nanos = 0i32;
-    if s.get(i) == Some(&b'.') {
-        i += 1;
-        let mut scale = 100_000_000i32;
-        while let Some(&d) = s.get(i).filter(|d| d.is_ascii_digit()) {
-            nanos += i32::from(d - b'0') * scale;
-            scale /= 10;
-            i += 1;
-        }
-    }
-    Some((hour, minute, second, nanos, i))
-}
-
-/// `Nov 28 01:34:11` (day may be space-padded), optional fraction.
-fn bsd_time(s: &[u8]) -> Option<(Civil, &[u8])> {
-    let name = s.get(..3)?;
-    let month = MONTHS.iter().position(|m| &m[..] == name)?;
-    if s.get(3) != Some(&b' ') {
-        return None;
-    }
-    let (day, at) = match (s.get(4), s.get(5)) {
-        (Some(b' '), Some(d)) if d.is_ascii_digit() => (i8::try_from(d - b'0').ok()?, 7),
-        (Some(d), Some(b' ')) if d.is_ascii_digit() => (i8::try_from(d - b'0').ok()?, 6),
-        _ => (two(s, 4)?, 7),
-    };
-    let (hour, minute, second, nanos, end) = clock_time(s, at)?;
-    let rest = s.get(end..)?.strip_prefix(b" ")?;
-    let civil = Civil {
-        year: None,
-        month: i8::try_from(month + 1).ok()?,
-        day,
-        hour,
-        minute,
-        second,
-        nanos,
-        offset: None,
-    };
-    Some((civil, rest))
-}
-
-/// `2026-11-28T01:34:11[.frac][Z|±hh:mm]` or `2026-11-28 01:34:11[.frac][ ±hhmm]`.
-fn iso_time(s: &[u8]) -> Option<(Civil, &[u8])> {
-    let year = i16::from(two(s, 0)?) * 100 + i16::from(two(s, 2)?);
-    if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') || !matches!(s.get(10), Some(b'T' | b' '))
-    {
-        return None;
-    }
-    let month = two(s, 5)?;
-    let day = two(s, 8)?;
-    let (hour, minute, second, nanos, mut i) = clock_time(s, 11)?;
-    let mut offset = None;
-    match s.get(i) {
-        Some(b'Z') => {
-            offset = Some(0);
-            i += 1;
-        }
-        Some(&sign @ (b'+' | b'-')) => {
-            let h = i32::from(two(s, i + 1)?);
-            let colon = usize::from(s.get(i + 3) == Some(&b':'));
-            let m = i32::from(two(s, i + 3 + colon)?);
-            offset = Some(if sign == b'-' { -1 } else { 1 } * (h * 3600 + m * 60));
-            i += 5 + colon;
-        }
-        // Exim's log_timezone: a space, then +hhmm.
-        Some(b' ') if matches!(s.get(i + 1), Some(b'+' | b'-')) && two(s, i + 2).is_some() => {
-            let sign = if s.get(i + 1) == Some(&b'-') { -1 } else { 1 };
-            let h = i32::from(two(s, i + 2)?);
-            let m = i32::from(two(s, i + 4)?);
-            offset = Some(sign * (h * 3600 + m * 60));
-            i += 6;
-        }
-        _ => {}
-    }
-    let rest = match s.get(i..)? {
-        [] => &[][..],
-        [b' ', rest @ ..] => rest,
-        _ => return None,
-    };
-    let civil = Civil {
-        year: Some(year),
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        nanos,
-        offset,
-    };
-    Some((civil, rest))
 }
 
 #[cfg(test)]

@@ -34,16 +34,27 @@ const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
 impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
+        let mut rest = bytes;
+        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+            self.write_u64(u64::from_le_bytes(*word));
+            rest = tail;
         }
-        let mut w = [0u8; 8];
-        let rest = chunks.remainder();
-        w[..rest.len()].copy_from_slice(rest);
-        self.write_u64(u64::from_le_bytes(w) ^ (rest.len() as u64) << 59);
+        // The last 0-7 bytes in two overlapping loads, not a copy of unknown
+        // length (which cost a `memcpy` call for every short key).
+        let n = rest.len();
+        let tail = if n >= 4 {
+            let lo = rest
+                .first_chunk::<4>()
+                .map_or(0, |w| u32::from_le_bytes(*w));
+            let hi = rest.last_chunk::<4>().map_or(0, |w| u32::from_le_bytes(*w));
+            u64::from(lo) | u64::from(hi) << 32
+        } else if n > 0 {
+            let at = |i: usize| u64::from(rest.get(i).copied().unwrap_or(0));
+            at(0) | at(n / 2) << 8 | at(n - 1) << 16
+        } else {
+            0
+        };
+        self.write_u64(tail ^ (n as u64) << 59);
     }
 
     fn write_u64(&mut self, n: u64) {

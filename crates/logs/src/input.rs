@@ -17,9 +17,8 @@ use jiff::tz::TimeZone;
 
 use crate::clock::Clock;
 use crate::envelope::Decoder;
-use crate::event::Event;
 use crate::parse::LineCtx;
-use crate::{Analyzer, Sink, Stats};
+use crate::{Analyzer, Sink};
 
 /// Longest line kept, in bytes.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -89,156 +88,8 @@ pub fn open(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, Option<Timestam
     Ok((Box::new(reader), modified))
 }
 
-/// Reads one whole input through the analyzer. Read errors after the first
-/// byte (a truncated gzip) end the input and are counted.
-///
-/// Two threads: this one runs the detectors and the sink; a scoped helper
-/// reads, decodes and parses, handing over events in batches (order kept).
-pub fn read_input(
-    analyzer: &mut Analyzer,
-    reader: &mut (dyn BufRead + Send),
-    name: &str,
-    clock: Clock,
-    sink: &mut dyn Sink,
-) -> io::Result<()> {
-    const BATCH: usize = 2048;
-    let mut parsers = std::mem::take(&mut analyzer.parsers);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(8);
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<Event>>();
-    let joined = std::thread::scope(|scope| {
-        let parser = scope.spawn(move || {
-            let mut stats = Stats::default();
-            let mut decoder = Decoder::new(clock);
-            let mut batch = Vec::with_capacity(BATCH);
-            let result = for_each_line(reader, name, |ctx, line, cut| {
-                if cut {
-                    stats.oversized += 1;
-                }
-                crate::parse_line(
-                    &mut parsers,
-                    &mut stats,
-                    &mut decoder,
-                    ctx,
-                    line,
-                    &mut batch,
-                );
-                if batch.len() >= BATCH {
-                    let next = recycle_rx
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    let _ = tx.send(std::mem::replace(&mut batch, next));
-                }
-            });
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            (parsers, stats, result)
-        });
-        for mut batch in rx {
-            analyzer.emit_batch(&mut batch, sink);
-            batch.clear();
-            let _ = recycle_tx.send(batch);
-        }
-        parser.join()
-    });
-    let (parsers, stats, result) = match joined {
-        Ok(done) => done,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
-    analyzer.parsers = parsers;
-    analyzer.stats.add(&stats);
-    match result {
-        Ok(false) => Ok(()),
-        Ok(true) => {
-            analyzer.note_truncated_input();
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Calls `f(ctx, line, cut)` for every line, straight from the reader's
-/// buffer; only a line that straddles two buffer fills is copied. Returns
-/// whether the input ended early (a read error after the first byte).
-fn for_each_line(
-    reader: &mut (dyn BufRead + Send),
-    name: &str,
-    mut f: impl FnMut(&LineCtx, &[u8], bool),
-) -> io::Result<bool> {
-    let mut ctx = LineCtx {
-        file: name.into(),
-        line: 0,
-    };
-    let mut pending: Vec<u8> = Vec::new();
-    let mut cut = false;
-    let mut truncated = false;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if ctx.line == 0
-                    && pending.is_empty()
-                    && e.kind() != io::ErrorKind::UnexpectedEof =>
-            {
-                return Err(e);
-            }
-            Err(_) => {
-                truncated = true;
-                break;
-            }
-        };
-        if buf.is_empty() {
-            break;
-        }
-        let mut rest = buf;
-        if !pending.is_empty() || cut {
-            // Finish the line that started in the previous fill.
-            let (piece, done) = match memchr::memchr(b'\n', rest) {
-                Some(i) => (rest.get(..i).unwrap_or_default(), true),
-                None => (rest, false),
-            };
-            cut |= push_capped(&mut pending, piece);
-            rest = rest
-                .get(piece.len() + usize::from(done)..)
-                .unwrap_or_default();
-            if done {
-                ctx.line += 1;
-                f(&ctx, &pending, cut);
-                pending.clear();
-                cut = false;
-            }
-        }
-        if pending.is_empty() && !cut {
-            while let Some(i) = memchr::memchr(b'\n', rest) {
-                let line = rest.get(..i).unwrap_or_default();
-                let over = line.len() > MAX_LINE;
-                ctx.line += 1;
-                f(
-                    &ctx,
-                    line.get(..MAX_LINE.min(line.len())).unwrap_or_default(),
-                    over,
-                );
-                rest = rest.get(i + 1..).unwrap_or_default();
-            }
-            cut |= push_capped(&mut pending, rest);
-        }
-        let used = buf.len();
-        reader.consume(used);
-    }
-    if !pending.is_empty() || cut {
-        ctx.line += 1;
-        f(&ctx, &pending, cut);
-    }
-    Ok(truncated)
-}
-
-/// Appends at most up to [`MAX_LINE`]; true when something was left out.
-fn push_capped(buf: &mut Vec<u8>, piece: &[u8]) -> bool {
-    let room = MAX_LINE.saturating_sub(buf.len());
-    buf.extend_from_slice(piece.get(..piece.len().min(room)).unwrap_or_default());
-    piece.len() > room
-}
+/// Reads one whole input through the analyzer: see [`crate::pipeline`].
+pub use crate::pipeline::read_input;
 
 /// A clock for a file: local time zone, reference from the modification time.
 pub fn clock_for(tz: &TimeZone, modified: Option<Timestamp>) -> Clock {

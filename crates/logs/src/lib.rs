@@ -13,6 +13,10 @@
 //!    source and account, yielding [`detect::Alert`]s that cite their lines;
 //! 5. [`output`] renders events, alerts, the per-source summary and ban lists.
 //!
+//! [`pipeline`] runs steps 2 and 3 for whole files on several threads (each
+//! parser's stateless half on chunks of lines) and the rest in order on the
+//! calling thread, with the same result as line by line.
+//!
 //! ```
 //! use mailwarden_logs::{Analyzer, detect::Thresholds};
 //! let log = "Nov 28 01:34:11 mail postfix/submission/smtpd[7]: warning: unknown[192.0.2.7]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n";
@@ -32,6 +36,8 @@ mod hash;
 pub mod input;
 pub mod output;
 pub mod parse;
+pub mod pipeline;
+mod stamp;
 
 use std::sync::Arc;
 

@@ -148,7 +148,7 @@ impl Detector {
 }
 
 /// A source as detectors see it: an IPv4 address, or an IPv6 prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SourceKey {
     /// One IPv4 address.
     V4(std::net::Ipv4Addr),
@@ -175,6 +175,20 @@ impl SourceKey {
     /// Whether this is an IPv4 source.
     pub fn is_v4(&self) -> bool {
         matches!(self, SourceKey::V4(_))
+    }
+}
+
+/// One or two words per key (the derived hash writes a discriminant, a
+/// length and the octets apart): every event of a tracked source hashes it.
+impl std::hash::Hash for SourceKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            SourceKey::V4(a) => state.write_u64(u64::from(a.to_bits()) | 1 << 40),
+            SourceKey::V6(a, prefix) => {
+                state.write_u128(a.to_bits());
+                state.write_u8(*prefix);
+            }
+        }
     }
 }
 

@@ -37,12 +37,20 @@ struct Seen {
 impl Seen {
     const CAP: usize = 65_536;
 
-    /// True when this line was already read from another input.
-    fn repeat(&mut self, r: &Record<'_>, file: &str) -> bool {
+    /// What identifies a line across inputs: its time, PID and text.
+    fn key(r: &Record<'_>) -> u64 {
         use std::hash::BuildHasher;
-        let hasher = crate::hash::FastState::default();
-        let key = hasher.hash_one((r.time.map(|t| t.as_nanosecond()), r.pid, r.message));
-        let input = hasher.hash_one(file);
+        crate::hash::FastState::default().hash_one((
+            r.time.map(|t| t.as_nanosecond()),
+            r.pid,
+            r.message,
+        ))
+    }
+
+    /// True when the line of this key was already read from another input.
+    fn repeat(&mut self, key: u64, file: &str) -> bool {
+        use std::hash::BuildHasher;
+        let input = crate::hash::FastState::default().hash_one(file);
         match self.map.get(&key) {
             Some(&from) => from != input,
             None => {
@@ -66,16 +74,38 @@ impl ServerParser for Exim {
 
     fn parse(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
         let before = out.len();
-        let outcome = self.parse_line(r, ctx, out);
-        if out.len() > before && self.seen.repeat(r, &ctx.file) {
-            out.truncate(before);
-            return Outcome::Uninteresting;
+        let (outcome, seen) = self.read(r, ctx, out);
+        match seen {
+            Some(key) if self.repeat(key, &ctx.file) => {
+                out.truncate(before);
+                Outcome::Uninteresting
+            }
+            _ => outcome,
         }
-        outcome
     }
 }
 
 impl Exim {
+    /// The stateless half: the line's events, and when there are any, the
+    /// key under which [`Exim::repeat`] must check them (in line order).
+    pub(crate) fn read(
+        &mut self,
+        r: &Record<'_>,
+        ctx: &LineCtx,
+        out: &mut Vec<Event>,
+    ) -> (Outcome, Option<u64>) {
+        let before = out.len();
+        let outcome = self.parse_line(r, ctx, out);
+        let seen = (out.len() > before).then(|| Seen::key(r));
+        (outcome, seen)
+    }
+
+    /// The stateful half: true when a line (by its key) was already read
+    /// from another input, so its events must be dropped.
+    pub(crate) fn repeat(&mut self, key: u64, file: &str) -> bool {
+        self.seen.repeat(key, file)
+    }
+
     fn parse_line(&mut self, r: &Record<'_>, ctx: &LineCtx, out: &mut Vec<Event>) -> Outcome {
         let m = r.message;
         let b = EventBuilder::new(ctx, r, Server::Exim).service_only(self.names.get(b"smtp"));

@@ -79,6 +79,64 @@ impl Parsers {
         }
     }
 
+    /// The stateless half of [`Parsers::parse`]: what the line yields
+    /// without the parsers' session state (events pushed to `out`), and what
+    /// [`Parsers::apply`] must still do. Reading threads run this on their
+    /// own `Parsers`; the thread that owns the state applies the steps in
+    /// line order. `parse` is `read` then `apply`: the two agree by
+    /// construction.
+    pub(crate) fn read(
+        &mut self,
+        record: &Record<'_>,
+        ctx: &LineCtx,
+        out: &mut Vec<Event>,
+    ) -> Read {
+        let p = record.program;
+        let (outcome, step) = if postfix::claims(p) {
+            match self.postfix.read(record, ctx, out) {
+                (outcome, step) if step.is_final() => (outcome, Step::Done),
+                (outcome, step) => (outcome, Step::Postfix(step)),
+            }
+        } else if dovecot::claims(p) {
+            (self.dovecot.parse(record, ctx, out), Step::Done)
+        } else if p.starts_with(b"exim") {
+            match self.exim.read(record, ctx, out) {
+                (outcome, Some(key)) => (outcome, Step::Exim(key)),
+                (outcome, None) => (outcome, Step::Done),
+            }
+        } else if p == b"smtpd" || p == b"opensmtpd" {
+            // OpenSMTPD's lines name their session's address only once: all of them need the state.
+            (Outcome::Uninteresting, Step::OpenSmtpd)
+        } else {
+            (Outcome::NotMine, Step::Done)
+        };
+        Read { outcome, step }
+    }
+
+    /// The stateful half: `events` are what [`Parsers::read`] pushed for this
+    /// line, `record` and `ctx` the same line. Pushes to `out` the events
+    /// that come before the read ones (a held-back TLS failure, a login only
+    /// a disconnect shows, all of an OpenSMTPD line's), and says whether the
+    /// read ones stand.
+    pub(crate) fn apply(
+        &mut self,
+        read: Read,
+        events: &[Event],
+        record: &Record<'_>,
+        ctx: &LineCtx,
+        out: &mut Vec<Event>,
+    ) -> (Outcome, bool) {
+        match read.step {
+            Step::Done => (read.outcome, true),
+            Step::Postfix(step) => self
+                .postfix
+                .apply(read.outcome, step, events, record, ctx, out),
+            Step::Exim(key) if self.exim.repeat(key, &ctx.file) => (Outcome::Uninteresting, false),
+            Step::Exim(_) => (read.outcome, true),
+            Step::OpenSmtpd => (self.opensmtpd.parse(record, ctx, out), false),
+        }
+    }
+
     /// Flushes held-back events at the end of all input.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.postfix.finish(out);
@@ -86,6 +144,36 @@ impl Parsers {
         self.exim.finish(out);
         self.opensmtpd.finish(out);
     }
+}
+
+/// What [`Parsers::read`] made of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Read {
+    /// The outcome as far as reading knows.
+    pub(crate) outcome: Outcome,
+    /// What the state must still do.
+    pub(crate) step: Step,
+}
+
+impl Read {
+    /// Whether [`Parsers::apply`] can change anything: otherwise the events
+    /// read are final and need neither the record nor the state.
+    pub(crate) fn is_final(&self) -> bool {
+        self.step == Step::Done
+    }
+}
+
+/// The stateful work a line still needs, per server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// None: the events read are final.
+    Done,
+    /// Postfix sessions (held-back TLS failures, logins) and queued messages.
+    Postfix(postfix::Step),
+    /// Exim: events of a line another input already had are dropped (the key of the line).
+    Exim(u64),
+    /// OpenSMTPD: the whole line is parsed with the session state.
+    OpenSmtpd,
 }
 
 /// Builds events of one line, filling the common fields.
@@ -114,6 +202,13 @@ impl<'a> EventBuilder<'a> {
     pub fn service(mut self, service: Arc<str>) -> Self {
         self.port = crate::event::standard_port(&service);
         self.service = Some(service);
+        self
+    }
+
+    /// Sets the service and its port, already looked up.
+    pub(crate) fn service_port(mut self, service: Arc<str>, port: Option<u16>) -> Self {
+        self.service = Some(service);
+        self.port = port;
         self
     }
 
