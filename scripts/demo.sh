@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The end-to-end demo: starts real Postfix and Dovecot on loopback high ports
+# The end-to-end demo: starts real Postfix, Dovecot and Exim on loopback high ports
 # (private instances, certificates generated now, nothing delivered), then runs
 # `mailwarden scan` against every one of their mail listeners and prints the report.
 # Needs root and the packages of scripts/setup-debian.sh.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 for bin in postfix dovecot openssl cargo python3; do
   command -v "$bin" >/dev/null || { echo "demo.sh: $bin is missing: run sudo scripts/setup-debian.sh first" >&2; exit 2; }
 done
-[ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (Postfix and Dovecot need it)" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (the mail servers need it)" >&2; exit 2; }
 
 echo "== building mailwarden and the test bed" >&2
 cargo build --quiet --bin mailwarden && cargo build --quiet -p mailwarden-testbed --bin mailwarden-testbed
@@ -22,14 +22,14 @@ work=$(mktemp -d)
 fifo="$work/stdin"
 mkfifo "$fifo"
 # The test bed runs until its stdin closes: keep the fifo open on fd 3 and
-# close it on exit, which stops Postfix and Dovecot.
+# close it on exit, which stops the servers.
 "$bin/mailwarden-testbed" up --json <"$fifo" >"$work/testbed.json" 2>"$work/testbed.err" &
 tb_pid=$!
 exec 3>"$fifo"
 cleanup() { exec 3>&-; wait "$tb_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "== starting real Postfix and Dovecot on 127.0.0.x high ports" >&2
+echo "== starting real Postfix, Dovecot and Exim on 127.0.0.x high ports" >&2
 for _ in $(seq 1 600); do
   [ -s "$work/testbed.json" ] && break
   kill -0 "$tb_pid" 2>/dev/null || { cat "$work/testbed.err" >&2; exit 1; }
@@ -49,6 +49,7 @@ roles = {
     "smtp-self-signed": "submission", "smtp-wrong-name": "submission",
     "imap-starttls": "imap", "imap-plain-allowed": "imap", "imaps": "imaps",
     "pop3-plain": "pop3", "pop3s": "pop3s", "pop3-starttls": "pop3", "sieve": "sieve",
+    "exim-mx": "smtp", "exim-weak": "smtp",
 }
 by_ip = {}
 for e in tb["endpoints"]:
