@@ -56,11 +56,13 @@
 //! once; the caller's connection limits decide how many run together.
 
 mod answer;
+mod descent;
 mod extras;
 mod facts;
 mod hellos;
 mod legacy;
 mod pending;
+mod quick;
 mod tls13;
 
 use mailwarden_model::{TlsScan, TlsScanMode};
@@ -161,10 +163,10 @@ pub(crate) struct Ctx<'a> {
 /// A chain of probes that asks one question.
 pub(crate) enum Task {
     Sslv2(extras::Sslv2Task),
-    Descent(legacy::DescentTask),
+    Descent(descent::DescentTask),
     Suites(legacy::SuitesTask),
-    Classes(legacy::ClassesTask),
-    Dhe(legacy::DheTask),
+    Classes(quick::ClassesTask),
+    Dhe(quick::DheTask),
     Curves(legacy::CurvesTask),
     Tls13(tls13::Tls13Task),
     KeyType13(tls13::KeyTypeTask),
@@ -247,13 +249,13 @@ impl Planner {
                 done: false,
             })
         };
-        add(Task::Descent(legacy::DescentTask::new()));
+        add(Task::Descent(descent::DescentTask::new()));
         add(Task::Tls13(tls13::Tls13Task::new(mode)));
         add(Task::Sslv2(extras::Sslv2Task::default()));
         add(Task::Fallback(extras::FallbackTask::default()));
         add(Task::Heartbleed(extras::HeartbleedTask::default()));
         if mode == TlsScanMode::Quick {
-            add(Task::Dhe(legacy::DheTask::default()));
+            add(Task::Dhe(quick::DheTask::default()));
         }
         Planner {
             facts: Facts::new(mode),
