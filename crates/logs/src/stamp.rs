@@ -74,6 +74,57 @@ fn clock_time(s: &[u8], at: usize) -> Option<(i8, i8, i8, i32, usize)> {
 
 /// `Nov 28 01:34:11` (day may be space-padded), optional fraction.
 pub(crate) fn bsd_time(s: &[u8]) -> Option<(Civil, &[u8])> {
+    // Nearly every line: `Mmm dd hh:mm:ss ` at fixed places, read in one go.
+    if let Some(
+        &[
+            m0,
+            m1,
+            m2,
+            b' ',
+            d0,
+            d1,
+            b' ',
+            h0,
+            h1,
+            b':',
+            i0,
+            i1,
+            b':',
+            s0,
+            s1,
+            b' ',
+        ],
+    ) = s.first_chunk::<16>()
+    {
+        let digit = |b: u8| b.wrapping_sub(b'0');
+        let pair = |a: u8, b: u8| {
+            (digit(a) < 10 && digit(b) < 10).then(|| (digit(a) * 10 + digit(b)) as i8)
+        };
+        let day = if d0 == b' ' {
+            pair(b'0', d1)
+        } else {
+            pair(d0, d1)
+        };
+        if let (Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+            month(&[m0, m1, m2]),
+            day,
+            pair(h0, h1),
+            pair(i0, i1),
+            pair(s0, s1),
+        ) {
+            let civil = Civil {
+                year: None,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                nanos: 0,
+                offset: None,
+            };
+            return Some((civil, s.get(16..).unwrap_or_default()));
+        }
+    }
     let month = month(s.first_chunk::<3>()?)?;
     if s.get(3) != Some(&b' ') {
         return None;

@@ -44,8 +44,8 @@ pub(super) enum Daemon {
 }
 
 /// A program's facts for one line: the session key mixes in the host.
-pub(super) struct Known {
-    pub(super) service: Arc<str>,
+pub(super) struct Known<'a> {
+    pub(super) service: &'a Arc<str>,
     pub(super) port: Option<u16>,
     pub(super) daemon: Daemon,
     pub(super) key: u64,
@@ -58,12 +58,15 @@ pub(super) struct Programs {
     last: usize,
     /// The last host and its hash.
     host: Option<(Box<[u8]>, u64)>,
+    /// What an empty name tells (never looked up: `items` has what `get` returns).
+    none: Program,
 }
 
 impl Programs {
+    /// Names kept; past this many, the last place is reused.
     const CAP: usize = 64;
 
-    pub(super) fn get(&mut self, host: &[u8], name: &[u8]) -> Known {
+    pub(super) fn get(&mut self, host: &[u8], name: &[u8]) -> Known<'_> {
         let host_hash = match &self.host {
             Some((h, hash)) if same(h, host) => *hash,
             _ => {
@@ -76,23 +79,34 @@ impl Programs {
             Some(p) if same(&p.name, name) => Some(self.last),
             _ => self.items.iter().position(|p| same(&p.name, name)),
         };
-        let known = |p: &Program| Known {
-            service: p.service.clone(),
+        let at = match hit {
+            Some(i) => i,
+            None if self.items.len() < Self::CAP => {
+                self.items.push(Program::new(name));
+                self.items.len() - 1
+            }
+            None => {
+                let i = Self::CAP - 1;
+                if let Some(slot) = self.items.get_mut(i) {
+                    *slot = Program::new(name);
+                }
+                i
+            }
+        };
+        self.last = at;
+        let p = self.items.get(at).unwrap_or(&self.none);
+        Known {
+            service: &p.service,
             port: p.port,
             daemon: p.daemon,
             key: (host_hash ^ p.hash.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        };
-        if let Some(p) = hit.and_then(|i| self.items.get(i)) {
-            self.last = hit.unwrap_or(0);
-            return known(p);
         }
-        let fresh = Program::new(name);
-        let out = known(&fresh);
-        if self.items.len() < Self::CAP {
-            self.items.push(fresh);
-            self.last = self.items.len() - 1;
-        }
-        out
+    }
+}
+
+impl Default for Program {
+    fn default() -> Self {
+        Program::new(b"")
     }
 }
 
