@@ -41,8 +41,11 @@ impl<'r> Source<'r> {
         self.carry.clear();
         // The carry is part of one line: no newline in it.
         let mut newline: Option<usize> = None;
+        // The last read returned less than asked: nothing more at hand (a
+        // pipe fed line by line, `--follow -`), so whole lines go now.
+        let mut short = false;
         while !self.eof {
-            if newline.is_some() && buf.len >= chunk_bytes {
+            if newline.is_some() && (buf.len >= chunk_bytes || short) {
                 break;
             }
             if newline.is_none() && buf.len > MAX_LINE {
@@ -66,6 +69,7 @@ impl<'r> Source<'r> {
             match self.reader.read(space) {
                 Ok(0) => self.eof = true,
                 Ok(n) => {
+                    short = n < room;
                     buf.len += n;
                     self.read_any = true;
                     if let Some(i) = buf
