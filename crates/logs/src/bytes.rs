@@ -120,9 +120,11 @@ pub fn ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 64 {
         return None;
     }
-    if !s.contains(&b':') {
-        // Every IPv6 text has a colon: this is IPv4 or nothing (most lines).
-        return ipv4(s).map(IpAddr::V4);
+    match ipv4_or_colon(s) {
+        V4::Addr(a) => return Some(IpAddr::V4(a)),
+        V4::Not => return None,
+        // Every IPv6 text has a colon.
+        V4::Colon => {}
     }
     let addr: IpAddr = std::str::from_utf8(s).ok()?.parse().ok()?;
     Some(match addr {
@@ -131,10 +133,27 @@ pub fn ip(s: &[u8]) -> Option<IpAddr> {
     })
 }
 
+enum V4 {
+    Addr(std::net::Ipv4Addr),
+    /// Not IPv4, and no colon in it: not IPv6 either.
+    Not,
+    /// A colon: maybe IPv6.
+    Colon,
+}
+
+/// [`ipv4_strict`], and when it fails whether the text may be IPv6.
+fn ipv4_or_colon(s: &[u8]) -> V4 {
+    match ipv4_strict(s) {
+        Some(a) => V4::Addr(a),
+        None if s.contains(&b':') => V4::Colon,
+        None => V4::Not,
+    }
+}
+
 /// Dotted-quad IPv4, as strict as `Ipv4Addr::from_str` (four octets of one
 /// to three digits, at most 255, no leading zero) without a UTF-8 check and
 /// the generic parser: it runs for nearly every line.
-pub fn ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
+fn ipv4_strict(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut i = 0;
     let mut n: u32 = 0;
@@ -307,7 +326,7 @@ mod tests {
             "999.0.0.0",
         ];
         for c in cases {
-            assert_eq!(ipv4(c.as_bytes()), c.parse().ok(), "{c:?}");
+            assert_eq!(ipv4_strict(c.as_bytes()), c.parse().ok(), "{c:?}");
         }
         // Every short string over the alphabet that matters.
         let alphabet = b"0129.5";
@@ -321,7 +340,7 @@ mod tests {
                     k /= 6;
                 }
                 let text = std::str::from_utf8(&s).unwrap();
-                assert_eq!(ipv4(&s), text.parse().ok(), "{text:?}");
+                assert_eq!(ipv4_strict(&s), text.parse().ok(), "{text:?}");
             }
         }
     }

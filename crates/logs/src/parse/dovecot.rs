@@ -119,14 +119,18 @@ fn login(m: &[u8], b: &EventBuilder<'_>, out: &mut Vec<Event>) {
     let user = bytes::angle_field(fields, "user=").and_then(bytes::user);
     let mechanism = bytes::field(fields, "method=").and_then(bytes::user);
     let tls = contains(fields, ", TLS") || contains(fields, ", secured");
+    // Read once: a line can yield two events.
+    let local = bytes::field(fields, "lip=").and_then(bytes::ip);
+    let port = bytes::field(fields, "lport=")
+        .and_then(bytes::number)
+        .and_then(|p| u16::try_from(p).ok());
+    let session = bytes::angle_field(fields, "session=").and_then(bytes::user);
     let mut push = |kind: EventKind| {
         let mut e = b.event(kind, source);
         e.user = user.clone();
-        e.local = bytes::field(fields, "lip=").and_then(bytes::ip);
-        e.port = bytes::field(fields, "lport=")
-            .and_then(bytes::number)
-            .and_then(|p| u16::try_from(p).ok());
-        e.session = bytes::angle_field(fields, "session=").and_then(bytes::user);
+        e.local = local;
+        e.port = port;
+        e.session = session.clone();
         out.push(e);
     };
     if after(m, "Login: ").is_some() {
