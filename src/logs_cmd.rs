@@ -3,6 +3,8 @@
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -21,7 +23,8 @@ pub struct LogsArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Keep reading as the files grow (survives rotation and truncation); stop with Ctrl-C.
+    /// Keep reading as the files grow (survives rotation and truncation);
+    /// Ctrl-C (or SIGTERM) stops and prints the summary.
     #[arg(long, short = 'f')]
     pub follow: bool,
 
@@ -155,19 +158,27 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
         worst: None,
     };
 
+    // Following ends with Ctrl-C (or SIGTERM): stop reading, then finish and
+    // print the summary like at the end of a file.
+    let stop = if args.follow {
+        Some(stop_on_signals().context("installing the Ctrl-C handler")?)
+    } else {
+        None
+    };
     if args.follow && args.files.iter().all(|f| f.as_os_str() != "-") {
+        let stopped = stop.clone().unwrap_or_default();
         input::follow(
             &mut analyzer,
             &args.files,
             &tz,
             Duration::from_millis(500),
             &mut printer,
-            &mut || false,
+            &mut || stopped.load(Ordering::SeqCst),
         )
         .context("following the logs")?;
     } else {
         for path in &args.files {
-            read_one(&mut analyzer, path, &tz, &mut printer)?;
+            read_one(&mut analyzer, path, &tz, &mut printer, stop.as_ref())?;
         }
         analyzer.finish(&mut printer);
     }
@@ -241,13 +252,23 @@ fn read_one(
     path: &std::path::Path,
     tz: &jiff::tz::TimeZone,
     sink: &mut dyn Sink,
+    stop: Option<&Arc<AtomicBool>>,
 ) -> anyhow::Result<()> {
     if path.as_os_str() == "-" {
-        // `Stdin`, not its lock: the reader moves to the parsing thread.
-        let mut reader = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
         let clock = input::clock_for(tz, None);
-        return input::read_input(analyzer, &mut reader, "-", clock, sink)
-            .context("reading standard input");
+        // `Stdin`, not its lock: the reader moves to the parsing threads.
+        let result = match stop {
+            // `--follow -`: a pipe that stays open ends on Ctrl-C too.
+            Some(stop) => {
+                let mut reader = input::until_stopped(std::io::stdin(), stop.clone());
+                input::read_input(analyzer, &mut reader, "-", clock, sink)
+            }
+            None => {
+                let mut reader = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
+                input::read_input(analyzer, &mut reader, "-", clock, sink)
+            }
+        };
+        return result.context("reading standard input");
     }
     let (mut reader, modified) =
         input::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -260,6 +281,40 @@ fn read_one(
         sink,
     )
     .with_context(|| format!("reading {}", path.display()))
+}
+
+/// A flag set by the first SIGINT or SIGTERM; a second one exits at once
+/// (status 130), for a summary that takes too long. The handlers live on a
+/// thread of their own with a small tokio runtime (the workspace's signal
+/// handling); they are installed before this returns.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let (mut interrupt, mut terminate) = {
+        let _context = runtime.enter();
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            loop {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+                if flag.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+            }
+        });
+    });
+    Ok(stop)
 }
 
 fn parse_cidr(s: &str) -> anyhow::Result<(std::net::IpAddr, u8)> {

@@ -1,7 +1,7 @@
 //! `mailwarden logs` end to end: files, gzip (also truncated), standard
 //! input, `--events`, JSON, ban lists, `--fail-on`, thresholds from the
-//! architecture file (`--policy`), and `--follow` through rotation and
-//! truncation.
+//! architecture file (`--policy`), `--follow` through rotation and
+//! truncation, and its summary on Ctrl-C (SIGINT, SIGTERM, sent to a child).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -336,4 +336,109 @@ fn follow_survives_rotation_and_truncation() {
     assert!(first, "no alert while following growth");
     assert!(rotated, "no alert after rotation");
     assert!(truncated, "no alert after truncation");
+}
+
+/// Sends `signal` (`INT`, `TERM`) to a child we started, by its id.
+fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for a child to exit (or kills it after the deadline and fails).
+fn exit_code(child: &mut std::process::Child) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("still running 20 s after the signal");
+}
+
+/// Collects a child's stdout lines on a thread: (receiver of lines, the join
+/// handle that returns all of them once the pipe closes).
+fn lines_of(
+    child: &mut std::process::Child,
+) -> (
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<Vec<String>>,
+) {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let all = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    (rx, all)
+}
+
+#[test]
+fn follow_prints_the_summary_on_ctrl_c_and_sigterm() {
+    for (sig, format) in [("INT", "text"), ("TERM", "json")] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("mail.log");
+        write(&log, &failures("192.0.2.50", "alice", 5));
+        let mut child = mailwarden()
+            .args(["logs", "--follow", "--format", format])
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (rx, all) = lines_of(&mut child);
+        assert!(
+            wait_for(&rx, "brute-force"),
+            "no alert while following ({sig})"
+        );
+        signal(&child, sig);
+        assert_eq!(exit_code(&mut child), Some(0), "SIG{sig}");
+        let out = all.join().unwrap().join("\n");
+        let summary = out
+            .split_once("brute-force")
+            .map(|(_, after)| after)
+            .unwrap();
+        if format == "text" {
+            assert!(summary.contains("192.0.2.50  attacker (high)"), "{out}");
+            assert!(summary.contains("5 lines: 5 recognized"), "{out}");
+        } else {
+            let last: serde_json::Value =
+                serde_json::from_str(out.lines().last().unwrap()).unwrap();
+            assert_eq!(last["summary"][0]["source"], "192.0.2.50", "{out}");
+            assert_eq!(last["stats"]["lines"], 5, "{out}");
+        }
+    }
+}
+
+#[test]
+fn follow_of_standard_input_stops_on_ctrl_c_with_the_pipe_still_open() {
+    let mut child = mailwarden()
+        .args(["logs", "--follow", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (rx, all) = lines_of(&mut child);
+    stdin
+        .write_all(failures("192.0.2.51", "bob", 5).as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    // The lines arrive while the writer keeps the pipe open: the alert
+    // comes without waiting for more input or for the end of it.
+    assert!(wait_for(&rx, "brute-force"), "no alert from the open pipe");
+    signal(&child, "INT");
+    assert_eq!(exit_code(&mut child), Some(0));
+    let out = all.join().unwrap().join("\n");
+    assert!(out.contains("192.0.2.51  attacker (high)"), "{out}");
+    drop(stdin);
 }

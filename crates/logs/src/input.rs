@@ -112,7 +112,8 @@ struct Followed {
 /// Follows files like `tail -F`: reads what exists, then new lines as they
 /// are written; a file replaced (rotation: new inode) is drained and reopened
 /// from its start, a file that shrank (truncation) is read again from its
-/// start. Returns when `stop()` says so, checked after every poll.
+/// start. Returns when `stop()` says so, checked after every poll and
+/// every 50 ms between polls (Ctrl-C answers at once, whatever `poll`).
 pub fn follow(
     analyzer: &mut Analyzer,
     paths: &[PathBuf],
@@ -138,11 +139,89 @@ pub fn follow(
         for f in &mut files {
             f.poll(analyzer, sink)?;
         }
-        if stop() {
-            analyzer.finish(sink);
-            return Ok(());
+        let mut waited = Duration::ZERO;
+        loop {
+            if stop() {
+                analyzer.finish(sink);
+                return Ok(());
+            }
+            if waited >= poll {
+                break;
+            }
+            let step = (poll - waited).min(Duration::from_millis(50));
+            std::thread::sleep(step);
+            waited += step;
         }
-        std::thread::sleep(poll);
+    }
+}
+
+/// A reader that ends (reads return 0 bytes) once `stop` is set, even while
+/// `inner` would block: standard input under `--follow` stops on Ctrl-C
+/// like files do. `inner` is read on a thread of its own (left blocked in
+/// its read when stopped: the process is about to exit), at most a few
+/// blocks ahead.
+pub fn until_stopped<R: Read + Send + 'static>(
+    mut inner: R,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> impl BufRead + Send {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match inner.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx.send(buf.get(..n).unwrap_or_default().to_vec()).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    });
+    BufReader::with_capacity(
+        256 * 1024,
+        Stoppable {
+            rx,
+            stop,
+            pending: Vec::new(),
+            at: 0,
+        },
+    )
+}
+
+struct Stoppable {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    pending: Vec<u8>,
+    at: usize,
+}
+
+impl Read for Stoppable {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        use std::sync::mpsc::RecvTimeoutError;
+        while self.at >= self.pending.len() {
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(0);
+            }
+            match self.rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(block) => {
+                    self.pending = block;
+                    self.at = 0;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(0),
+            }
+        }
+        let rest = self.pending.get(self.at..).unwrap_or_default();
+        let n = rest.len().min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), rest.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -223,6 +302,43 @@ impl Followed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that gives one line, then blocks for good (a pipe whose
+    /// writer is alive and silent).
+    struct OneLineThenSilence(bool);
+
+    impl Read for OneLineThenSilence {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.0 {
+                self.0 = true;
+                let line = b"a line\n";
+                buf[..line.len()].copy_from_slice(line);
+                return Ok(line.len());
+            }
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+    }
+
+    #[test]
+    fn a_stopped_reader_ends_though_its_input_blocks() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut r = until_stopped(OneLineThenSilence(false), stop.clone());
+        let mut buf = Vec::new();
+        assert_eq!(read_line(&mut r, &mut buf).unwrap(), ReadLine::Line(false));
+        assert_eq!(buf, b"a line");
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            flag.store(true, Ordering::SeqCst);
+        });
+        let started = std::time::Instant::now();
+        assert_eq!(read_line(&mut r, &mut buf).unwrap(), ReadLine::Eof);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(stop.load(Ordering::SeqCst));
+    }
 
     #[test]
     fn lines_are_capped_and_the_last_one_needs_no_newline() {
