@@ -173,6 +173,10 @@ fn capitalized(s: &str) -> String {
     }
 }
 
+fn optional_time(t: Option<jiff::Timestamp>) -> String {
+    t.map_or_else(|| "(unparsable)".to_owned(), |t| t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,8 +189,4 @@ mod tests {
         assert_eq!(days_between(now, later), 7);
         assert_eq!(days_between(now, earlier), -1);
     }
-}
-
-fn optional_time(t: Option<jiff::Timestamp>) -> String {
-    t.map_or_else(|| "(unparsable)".to_owned(), |t| t.to_string())
 }
