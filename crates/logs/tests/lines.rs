@@ -12,48 +12,11 @@
 
 use mailwarden_logs::Analyzer;
 use mailwarden_logs::detect::Thresholds;
-use mailwarden_logs::event::{Event, Server};
+use mailwarden_logs::event::Server;
 
-fn events(log: &str) -> Vec<Event> {
-    let mut a = Analyzer::new(Thresholds::default());
-    a.read_all(
-        log.as_bytes(),
-        "t.log",
-        "2026-11-28T12:00:00Z".parse().unwrap(),
-    )
-    .events
-}
+mod table;
 
-/// (line, server, kind, source, user)
-type Row = (
-    &'static str,
-    Server,
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-);
-
-fn check(rows: &[Row]) {
-    for (line, server, kind, source, user) in rows {
-        let got = events(line);
-        let e = got
-            .iter()
-            .find(|e| e.kind.name() == *kind)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{line}\n  expected {kind}, got {:?}",
-                    got.iter().map(|e| e.kind.name()).collect::<Vec<_>>()
-                )
-            });
-        assert_eq!(e.server, *server, "{line}");
-        assert_eq!(
-            e.source.map(|s| s.to_string()).as_deref(),
-            *source,
-            "{line}"
-        );
-        assert_eq!(e.user.as_deref(), *user, "{line}");
-    }
-}
+use table::{check, events};
 
 use Server::{Dovecot, Exim, Opensmtpd, Postfix};
 
