@@ -1,5 +1,5 @@
 //! The history of mailwarden: every `scan` and `audit` run stored in an
-//! embedded SQLite database, and the [`diff`] between two runs.
+//! embedded SQLite database, and the [`diff()`] between two runs.
 //!
 //! A run is written in **one transaction**: a row in `runs` carrying the whole
 //! JSON report (the source of truth, re-readable with [`Store::report`]), plus
