@@ -182,13 +182,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         match review(&args, &store_path, &mut previous) {
             Ok((line, report)) => {
-                let text = serde_json::to_string(&line).context("serializing a run line")?;
-                print_line(&text)?;
-                if let (Some(hook), true) = (&hook, line.changed)
-                    && let Err(e) = hook.post(&text)
-                {
-                    print_error(&format!("webhook: {e:#}"))?;
-                }
+                // The metrics first: whoever hears of the run (the JSON
+                // line, the webhook) and then scrapes must see this run.
                 if let Ok(mut s) = state.lock() {
                     s.update(
                         &report,
@@ -196,6 +191,13 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
                         line.duration_ms,
                         line.changes.as_ref(),
                     );
+                }
+                let text = serde_json::to_string(&line).context("serializing a run line")?;
+                print_line(&text)?;
+                if let (Some(hook), true) = (&hook, line.changed)
+                    && let Err(e) = hook.post(&text)
+                {
+                    print_error(&format!("webhook: {e:#}"))?;
                 }
             }
             Err(e) => {
