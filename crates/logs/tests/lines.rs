@@ -305,10 +305,10 @@ fn exim_lines() {
             None,
         ),
         (
-            "2013-06-15 16:36:49 H=altmx.marsukov.com [111.67.203.116] F=<k@mail.ru> rejected RCPT <oksana@birzhatm.ua>: Unknown user",
+            "2013-06-15 16:36:49 H=altmx.marsukov.com [203.0.113.116] F=<k@mail.ru> rejected RCPT <oksana@birzhatm.ua>: Unknown user",
             Exim,
             "rejected",
-            Some("111.67.203.116"),
+            Some("203.0.113.116"),
             None,
         ),
         // doc
@@ -343,10 +343,10 @@ fn exim_lines() {
 #[test]
 fn exim_rejectlog_header_lines_are_continuations() {
     let mut a = Analyzer::new(Thresholds::default());
-    let log = "2013-06-15 16:36:49 H=altmx.marsukov.com [111.67.203.116] F=<k@mail.ru> rejected RCPT <oksana@birzhatm.ua>: Unknown user
+    let log = "2013-06-15 16:36:49 H=altmx.marsukov.com [203.0.113.116] F=<k@mail.ru> rejected RCPT <oksana@birzhatm.ua>: Unknown user
 Envelope-from: <k@mail.ru>
 Envelope-to: <oksana@birzhatm.ua>
-P Received: from [111.67.203.116] by x
+P Received: from [203.0.113.116] by x
   Subject: hello
 ";
     let r = a.read_all(

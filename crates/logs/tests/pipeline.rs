@@ -144,11 +144,11 @@ fn stateful_log() -> String {
     );
     // Exim's rejectlog: header lines continue the entry before them.
     line(
-        "2026-11-28 10:03:00 H=altmx.example.com [111.67.203.116] F=<k@example.ru> rejected RCPT <o@example.ua>: Unknown user",
+        "2026-11-28 10:03:00 H=altmx.example.com [203.0.113.116] F=<k@example.ru> rejected RCPT <o@example.ua>: Unknown user",
     );
     line("Envelope-from: <k@example.ru>");
     line("Envelope-to: <o@example.ua>");
-    line("P Received: from [111.67.203.116] by x");
+    line("P Received: from [203.0.113.116] by x");
     line("  Subject: hello");
     line(
         "2026-11-28 10:03:01 [12] H=(x) [192.0.2.31]:50001 I=[192.0.2.1]:25 rejected RCPT <a@example.org>: relay not permitted",

@@ -225,16 +225,17 @@ impl Engine {
                 );
                 let _ = n;
                 let h = hash_name(user);
-                let ring = match s.per_user.iter().position(|(k, _)| *k == h) {
-                    Some(i) => &mut s.per_user[i].1,
+                let i = match s.per_user.iter().position(|(k, _)| *k == h) {
+                    Some(i) => i,
                     None => {
                         if s.per_user.len() >= 16 {
                             s.per_user.remove(0);
                         }
                         s.per_user.push((h, Ring::default()));
-                        &mut s.per_user.last_mut().expect("just pushed").1
+                        s.per_user.len() - 1
                     }
                 };
+                let ring = &mut s.per_user[i].1;
                 let n = ring.push(t, counted, th.brute_force.count, th.brute_force.window_secs);
                 if n >= th.brute_force.count {
                     fire.push((Detector::BruteForce, n, th.brute_force.window_secs));
